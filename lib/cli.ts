@@ -1,0 +1,162 @@
+// The CLI: runc's command set and global flags, parsed by yargs. Each command lazily requires
+// only what it needs, so `start`/`state`/`kill` never load the validator, the planner or pino.
+import * as fs from 'node:fs';
+import type { Argv } from 'yargs';
+import { HullError } from './errors';
+import { configureLog, logError } from './log';
+import type { GlobalOptions } from './lifecycle';
+
+const VERSION = '0.1.0';
+
+function globals(a: any): GlobalOptions {
+  return {
+    root: a.root || '/run/hull',
+    systemdCgroup: !!a['systemd-cgroup'],
+    rootless: a.rootless === true || a.rootless === 'true',
+    debug: !!a.debug,
+  };
+}
+
+const lifecycle = () => require('./lifecycle') as typeof import('./lifecycle');
+
+function print(text: string): void {
+  fs.writeSync(1, text);
+}
+
+function versionText(): string {
+  let info: { commit?: string; libseccomp?: string } = {};
+  try {
+    info = JSON.parse(fs.readFileSync(require('node:path').join(__dirname, 'buildinfo.json'), 'utf8'));
+  } catch { /* not built from git */ }
+  return `hull version ${VERSION}\ncommit: ${info.commit ?? 'unknown'}\nspec: 1.3.0\nnode: ${process.version}\nlibseccomp: ${info.libseccomp ?? 'unknown'}\n`;
+}
+
+/** runc's `list` table: Go tabwriter(minwidth 12, tabwidth 1, padding 3). */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(12, ...rows.map((r) => r[c].length + 3)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('') + '\n').join('');
+}
+
+const createFlags = (y: Argv) =>
+  y
+    .option('bundle', { alias: 'b', type: 'string', default: '', describe: 'path to the root of the bundle directory' })
+    .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive the pty master' })
+    .option('pid-file', { type: 'string', describe: 'file to write the init process id to' })
+    .option('no-pivot', { type: 'boolean', default: false, describe: 'do not use pivot_root (MS_MOVE + chroot instead)' })
+    .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring' })
+    .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N additional file descriptors (3..3+N-1) to the container' })
+    .positional('id', { type: 'string', describe: 'container id' });
+
+function createOptions(a: any) {
+  const n = Number(a['preserve-fds'] ?? 0);
+  if (!Number.isInteger(n) || n < 0) throw new HullError(`invalid --preserve-fds ${a['preserve-fds']}`);
+  return {
+    id: String(a.id),
+    bundle: a.bundle || process.cwd(),
+    pidFile: a['pid-file'] || undefined,
+    consoleSocket: a['console-socket'] || undefined,
+    noPivot: !!a['no-pivot'],
+    noNewKeyring: !!a['no-new-keyring'],
+    preserveFds: n,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const yargs = require('yargs/yargs') as typeof import('yargs/yargs');
+  let exitCode = 0;
+  const y = yargs(argv)
+    .scriptName('hull')
+    .usage('hull [global options] <command> [command options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), a drop-in for runc.')
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false, 'dot-notation': false, 'camel-case-expansion': false })
+    .option('root', { type: 'string', default: '/run/hull', describe: 'root directory for the state of containers', global: true })
+    .option('log', { type: 'string', describe: 'log file (errors and warnings are appended)', global: true })
+    .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'debug logging', global: true })
+    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'cgroupsPath is slice:prefix:name (systemd)', global: true })
+    .option('rootless', { type: 'string', default: 'auto', describe: 'rootless mode: true, false or auto', global: true })
+    .middleware((a: any) => {
+      configureLog({ file: a.log, format: a['log-format'], debug: a.debug });
+    })
+    .command('create <id>', 'create a container (its init waits for start)', createFlags, async (a: any) => {
+      await lifecycle().create(globals(a), createOptions(a));
+    })
+    .command('start <id>', 'start a created container', (y2) => y2.positional('id', { type: 'string' }), (a: any) => {
+      lifecycle().start(globals(a), String(a.id));
+    })
+    .command('run <id>', 'create and start a container, wait for it unless --detach', (y2) =>
+      createFlags(y2)
+        .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'do not wait for the container to exit' })
+        .option('no-subreaper', { type: 'boolean', default: false, describe: 'do not become a subreaper' })
+        .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }),
+      async (a: any) => {
+        const { run } = require('./run') as typeof import('./run');
+        exitCode = await run(globals(a), { ...createOptions(a), detach: !!a.detach, keep: !!a.keep, noSubreaper: !!a['no-subreaper'] });
+      })
+    .command('state <id>', 'print the state of a container', (y2) => y2.positional('id', { type: 'string' }), (a: any) => {
+      print(JSON.stringify(lifecycle().state(globals(a), String(a.id)), null, 2) + '\n');
+    })
+    .command('kill <id> [signal]', 'send a signal (default SIGTERM) to the container init', (y2) =>
+      y2.positional('id', { type: 'string' }).positional('signal', { type: 'string' })
+        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'send the signal to every process of the container' }),
+      (a: any) => {
+        const { parseSignal } = require('./signals') as typeof import('./signals');
+        lifecycle().kill(globals(a), String(a.id), parseSignal(a.signal), !!a.all);
+      })
+    .command('delete <id>', 'delete a container and everything it holds', (y2) =>
+      y2.positional('id', { type: 'string' }).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill it first if it is running' }),
+      (a: any) => {
+        lifecycle().del(globals(a), String(a.id), !!a.force);
+      })
+    .command('list', 'list containers', (y2) =>
+      y2.option('format', { alias: 'f', type: 'string', choices: ['table', 'json'], default: 'table' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only ids' }),
+      (a: any) => {
+        const all = lifecycle().list(globals(a));
+        if (a.quiet) print(all.map((s) => s.id + '\n').join(''));
+        else if (a.format === 'json') print(JSON.stringify(all) + '\n');
+        else print(table([['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...all.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])]));
+      })
+    .command('spec', 'write a default config.json', (y2) =>
+      y2.option('bundle', { alias: 'b', type: 'string', default: '' })
+        .option('rootless', { type: 'boolean', default: false, describe: 'a spec for a rootless container' }),
+      (a: any) => {
+        const path = require('node:path') as typeof import('node:path');
+        const file = path.join(a.bundle || process.cwd(), 'config.json');
+        if (fs.existsSync(file)) throw new HullError('File config.json exists. Remove it first');
+        const { defaultSpec } = require('./spec') as typeof import('./spec');
+        fs.writeFileSync(file, JSON.stringify(defaultSpec(!!a.rootless), null, '\t') + '\n');
+      })
+    .command('check', 'validate a bundle and explain what hull will do with it (exit 0 or 1)', (y2) =>
+      y2.option('bundle', { alias: 'b', type: 'string', default: '' }),
+      (a: any) => {
+        const { check } = require('./check') as typeof import('./check');
+        exitCode = check(a.bundle || process.cwd());
+      })
+    .demandCommand(1, 'a command is required')
+    .strict()
+    .version(false)
+    .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
+    .help('help')
+    .alias('help', 'h')
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new HullError(msg);
+    });
+
+  if (argv.includes('--version') || argv.includes('-v')) {
+    const firstCmd = argv.find((x) => !x.startsWith('-'));
+    if (!firstCmd || argv.indexOf('--version') < argv.indexOf(firstCmd) || argv.indexOf('-v') < argv.indexOf(firstCmd)) {
+      print(versionText());
+      return 0;
+    }
+  }
+  try {
+    await y.parseAsync();
+    return exitCode;
+  } catch (e) {
+    const msg = e instanceof HullError ? e.message : (e as Error).message || String(e);
+    logError(msg);
+    if (!(e instanceof HullError) && process.env.HULL_TRACE) fs.writeSync(2, String((e as Error).stack) + '\n');
+    return 1;
+  }
+}
