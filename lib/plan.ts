@@ -30,7 +30,9 @@ export interface PlanRecord {
   fields: Field[];
 }
 
-export class PlanError extends Error {}
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
 
 const U32_MAX = 0xffffffff;
 const U64_MAX = (1n << 64n) - 1n;
