@@ -61,8 +61,37 @@ function createOptions(a: any) {
   };
 }
 
+/**
+ * yargs' CommonJS shim reads process.stdout.columns when it is loaded, which makes Node open a
+ * stream on fd 1; for a pipe libuv then sets O_NONBLOCK on the open file description, which
+ * `create`/`exec` share with the container (conmon's and the shim's pipes). Hand it a stand-in
+ * for the duration of the require so fds 0-2 are never touched.
+ */
+function loadYargs(): typeof import('yargs/yargs') {
+  const real = Object.getOwnPropertyDescriptor(process, 'stdout');
+  Object.defineProperty(process, 'stdout', { value: { columns: undefined }, configurable: true });
+  try {
+    return require('yargs/yargs') as typeof import('yargs/yargs');
+  } finally {
+    if (real) Object.defineProperty(process, 'stdout', real);
+  }
+}
+
+const VALUE_GLOBALS = new Set(['--root', '--log', '--log-format', '--rootless']);
+
+/** `hull --version` / `-v` before any command (runc's form); `create -v` stays an error. */
+function wantsVersion(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--version' || a === '-v') return true;
+    if (VALUE_GLOBALS.has(a)) i++;
+    else if (!a.startsWith('-')) return false;
+  }
+  return false;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const yargs = require('yargs/yargs') as typeof import('yargs/yargs');
+  const yargs = loadYargs();
   let exitCode = 0;
   const y = yargs(argv)
     .scriptName('hull')
@@ -138,17 +167,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
     .help('help')
     .alias('help', 'h')
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    .wrap(100)
     .fail((msg, err) => {
       throw err ?? new HullError(msg);
     });
 
-  if (argv.includes('--version') || argv.includes('-v')) {
-    const firstCmd = argv.find((x) => !x.startsWith('-'));
-    if (!firstCmd || argv.indexOf('--version') < argv.indexOf(firstCmd) || argv.indexOf('-v') < argv.indexOf(firstCmd)) {
-      print(versionText());
-      return 0;
-    }
+  if (wantsVersion(argv)) {
+    print(versionText());
+    return 0;
   }
   try {
     await y.parseAsync();
