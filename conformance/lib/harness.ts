@@ -66,10 +66,14 @@ export interface MountInfo {
 }
 
 export function mountinfo(pid: number | 'self' = 'self'): MountInfo[] {
-  const txt = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+  return parseMountinfo(fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8'))
+}
+
+/** Parse mountinfo text (e.g. printed from inside a container). */
+export function parseMountinfo(txt: string): MountInfo[] {
   return txt
     .split('\n')
-    .filter(Boolean)
+    .filter(l => / - /.test(l))
     .map(line => {
       const [pre, post] = line.split(' - ')
       const f = pre.split(' ')
@@ -344,6 +348,7 @@ export class Ctx {
 
   constructor(readonly t: T, readonly name = 'c') {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-conf-'))
+    fs.chmodSync(this.dir, 0o755) // user-namespaced containers must reach their rootfs
     this.root = path.join(this.dir, 'root')
     fs.mkdirSync(this.root)
   }
