@@ -1,0 +1,201 @@
+// hull_addon.node: the few syscalls Node lacks. Surface typed in lib/native.ts.
+// Errors are JS Errors with .code = errno name ('ESRCH', ...), .errno and .syscall.
+#include <napi.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+namespace {
+
+const char *ErrnoName(int err) {
+  const char *name = strerrorname_np(err);
+  return name ? name : "EUNKNOWN";
+}
+
+Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err) {
+  std::string msg = std::string(syscall) + ": " + strerror(err);
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, ErrnoName(err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+Napi::Value Throw(Napi::Env env, const char *syscall, int err) {
+  ErrnoError(env, syscall, err).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value ThrowType(Napi::Env env, const char *what) {
+  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool IntArg(const Napi::CallbackInfo &info, size_t i, int64_t *out) {
+  if (info.Length() <= i || !info[i].IsNumber()) return false;
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (d != (double)(int64_t)d) return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+Napi::Value StatusObject(Napi::Env env, int status) {
+  Napi::Object o = Napi::Object::New(env);
+  if (WIFEXITED(status)) {
+    o.Set("code", Napi::Number::New(env, WEXITSTATUS(status)));
+    o.Set("signal", env.Null());
+  } else {
+    o.Set("code", env.Null());
+    o.Set("signal", Napi::Number::New(env, WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+  }
+  return o;
+}
+
+Napi::Value Flock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!IntArg(info, 0, &fd) || info.Length() < 3 || !info[1].IsString() || !info[2].IsBoolean())
+    return ThrowType(env, "flock(fd: number, op: 'sh'|'ex'|'un', nonblock: boolean)");
+  std::string op = info[1].As<Napi::String>().Utf8Value();
+  int how;
+  if (op == "sh") how = LOCK_SH;
+  else if (op == "ex") how = LOCK_EX;
+  else if (op == "un") how = LOCK_UN;
+  else return ThrowType(env, "flock: op must be 'sh', 'ex' or 'un'");
+  bool nonblock = info[2].As<Napi::Boolean>().Value();
+  if (nonblock) how |= LOCK_NB;
+  // Blocking flock runs on the main thread by design: hull holds locks only around short
+  // state-file updates, and the caller asked for blocking semantics.
+  int r;
+  do r = flock((int)fd, how); while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (nonblock && errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+    return Throw(env, "flock", errno);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t pid;
+  if (!IntArg(info, 0, &pid) || pid <= 0) return ThrowType(env, "pidfdOpen(pid: positive integer)");
+  long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (fd < 0) return Throw(env, "pidfd_open", errno);
+  return Napi::Number::New(env, (double)fd);
+}
+
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd, sig;
+  if (!IntArg(info, 0, &fd) || !IntArg(info, 1, &sig)) return ThrowType(env, "pidfdSendSignal(pidfd: number, signal: number)");
+  if (syscall(SYS_pidfd_send_signal, (int)fd, (int)sig, nullptr, 0) < 0) return Throw(env, "pidfd_send_signal", errno);
+  return env.Undefined();
+}
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Napi::Value PidfdWait(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd, timeout;
+  if (!IntArg(info, 0, &fd) || !IntArg(info, 1, &timeout)) return ThrowType(env, "pidfdWait(pidfd: number, timeoutMs: number)");
+  int64_t deadline = timeout < 0 ? -1 : NowMs() + timeout;
+  for (;;) {
+    struct pollfd p = {(int)fd, POLLIN, 0};
+    int left = -1;
+    if (deadline >= 0) {
+      int64_t rem = deadline - NowMs();
+      left = rem < 0 ? 0 : (rem > 0x7fffffff ? 0x7fffffff : (int)rem);
+    }
+    int r = poll(&p, 1, left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Throw(env, "poll", errno);
+    if (p.revents & POLLNVAL) return Throw(env, "poll", EBADF);
+    return Napi::Boolean::New(env, r > 0);
+  }
+}
+
+Napi::Value SetChildSubreaper(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return Throw(env, "prctl(PR_SET_CHILD_SUBREAPER)", errno);
+  return env.Undefined();
+}
+
+class WaitpidWorker : public Napi::AsyncWorker {
+ public:
+  WaitpidWorker(Napi::Env env, pid_t pid)
+      : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    int r;
+    do r = waitpid(pid_, &status_, 0); while (r < 0 && errno == EINTR);
+    if (r < 0) err_ = errno;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) deferred_.Reject(ErrnoError(env, "waitpid", err_).Value());
+    else deferred_.Resolve(StatusObject(env, status_));
+  }
+
+ private:
+  pid_t pid_;
+  int status_ = 0;
+  int err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value Waitpid(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t pid;
+  if (!IntArg(info, 0, &pid)) return ThrowType(env, "waitpid(pid: number)");
+  auto *w = new WaitpidWorker(env, (pid_t)pid);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value WaitpidNoHang(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t pid;
+  if (!IntArg(info, 0, &pid)) return ThrowType(env, "waitpidNoHang(pid: number)");
+  int status = 0, r;
+  do r = waitpid((pid_t)pid, &status, WNOHANG); while (r < 0 && errno == EINTR);
+  if (r < 0) return Throw(env, "waitpid", errno);
+  if (r == 0) return env.Null();
+  return StatusObject(env, status);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
+  exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait, "pidfdWait"));
+  exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper, "setChildSubreaper"));
+  exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
+  exports.Set("waitpidNoHang", Napi::Function::New(env, WaitpidNoHang, "waitpidNoHang"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(hull_addon, Init)
