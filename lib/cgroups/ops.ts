@@ -27,9 +27,19 @@ function pollUntil(done: () => boolean, timeoutMs: number): boolean {
   }
 }
 
+// glibc's strerror texts (what runc prints); libuv words some of them differently.
+const STRERROR: Record<string, string> = {
+  ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'operation not permitted',
+  EEXIST: 'file exists', ENOTDIR: 'not a directory', EISDIR: 'is a directory', EBUSY: 'device or resource busy',
+  EINVAL: 'invalid argument', ESRCH: 'no such process', ENOSPC: 'no space left on device', EROFS: 'read-only file system',
+  ENOTEMPTY: 'directory not empty', EOPNOTSUPP: 'operation not supported', ENOTSUP: 'operation not supported',
+  EAGAIN: 'resource temporarily unavailable', ENODEV: 'no such device', ERANGE: 'numerical result out of range',
+};
+
 /** errno text in lower case, Go style ("device or resource busy"). */
 export function errnoText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
+  if (typeof err.code === 'string' && STRERROR[err.code]) return STRERROR[err.code]!;
   if (typeof err.errno === 'number') {
     const m = getSystemErrorMap().get(err.errno);
     if (m) return m[1].toLowerCase();
@@ -230,7 +240,7 @@ function removeTree(dir: string, deadline: number): void {
     last = rmdirQuiet(dir);
     return last === undefined || (last !== 'EBUSY' && last !== 'ENOTEMPTY');
   }, Math.max(0, deadline - Date.now()));
-  if (!done || last !== undefined) throw new Error(`rmdir ${dir}: ${last === 'EBUSY' ? 'device or resource busy' : last}`);
+  if (!done || last !== undefined) throw new Error(`rmdir ${dir}: ${errnoText({ code: last })}`);
 }
 
 /**

@@ -12,13 +12,13 @@ export interface Write {
   value: string;
 }
 
-/** Read a cgroup file, trimmed; undefined when it (or its dir) does not exist. */
+/** Read a cgroup file, trimmed; undefined when it (or its dir) does not exist or cannot be read. */
 export function readOpt(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code && ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EINVAL', 'EOPNOTSUPP', 'ENODEV'].includes(code)) return undefined;
     throw e;
   }
 }
