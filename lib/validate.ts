@@ -243,11 +243,19 @@ class ConfigChecker {
   }
 
   private mounts(): void {
+    const userns = this.c.linux?.namespaces?.some((ns) => ns.type === 'user') ?? false;
     this.c.mounts?.forEach((m, i) => {
-      if (!isAbs(m.destination)) this.err(`/mounts/${i}/destination must be an absolute path`);
+      // v1.3 config.md: relative destinations are deprecated but allowed, taken relative to "/".
+      if (!isAbs(m.destination)) {
+        this.warnings.push(`/mounts/${i}/destination "${m.destination}" is relative (deprecated): taken as relative to /`);
+      }
       const bind = m.options?.some((o) => o === 'bind' || o === 'rbind') ?? false;
       if (bind && !m.source) this.err(`/mounts/${i}/source is required for a bind mount`);
       if (!m.uidMappings !== !m.gidMappings) this.err(`/mounts/${i} must have both uidMappings and gidMappings, or neither`);
+      const idmap = m.options?.some((o) => o === 'idmap' || o === 'ridmap') ?? false;
+      if (idmap && !m.uidMappings && !m.gidMappings && !userns) {
+        this.err(`/mounts/${i} is idmapped but has no uidMappings/gidMappings and the container has no user namespace`);
+      }
     });
   }
 

@@ -189,13 +189,32 @@ t.test('schema errors name the rule in plain words', async (t) => {
 t.test('semantic checks report every problem, not just the first', async (t) => {
   const c = runcSpec();
   c.process.cwd = 'relative';
-  c.mounts[0].destination = 'proc';
+  c.hooks = { poststop: [{ path: 'cleanup' }] };
   c.linux.namespaces.push({ type: 'pid' });
   t.same(validateConfig(c).errors, [
     '/process/cwd must be an absolute path',
-    '/mounts/0/destination must be an absolute path',
+    '/hooks/poststop/0/path must be an absolute path',
     '/linux/namespaces/5/type "pid" is duplicated',
   ]);
+});
+
+t.test('relative mount destinations are deprecated, not wrong (v1.3): a warning', async (t) => {
+  const c = runcSpec();
+  c.mounts[2].destination = 'dev/pts';
+  t.same(validateConfig(c), { errors: [], warnings: ['/mounts/2/destination "dev/pts" is relative (deprecated): taken as relative to /'] });
+});
+
+t.test('idmapped mounts: own mappings, or the container user namespace', async (t) => {
+  const c = runcSpec();
+  c.mounts.push({ destination: '/data', type: 'none', source: '/srv', options: ['rbind', 'ridmap'] });
+  t.equal(validateConfig(c).errors.length, 1, 'neither: error');
+  c.mounts[7].uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+  c.mounts[7].gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+  t.same(validateConfig(c).errors, [], 'own mappings');
+  delete c.mounts[7].uidMappings;
+  delete c.mounts[7].gidMappings;
+  c.linux.namespaces.push({ type: 'user', path: '/proc/1/ns/user' });
+  t.same(validateConfig(c).errors, [], 'the container user namespace');
 });
 
 t.test('namespaced sysctls pass with their namespace', async (t) => {
