@@ -26,8 +26,8 @@ export function hostBounding(): bigint {
 export interface CapSets { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint }
 
 /**
- * Names -> masks. Unknown names and names this host cannot grant are warnings and skipped
- * (runtime-spec: MUST warn, SHOULD NOT fail); `warn` receives each once.
+ * Names -> masks. Names this host cannot grant are warnings and skipped (runtime-spec: MUST warn,
+ * SHOULD NOT fail); `warn` receives each once. Unknown names are skipped (validation warns).
  */
 export function capSets(caps: Partial<Record<keyof CapSets, string[]>>, warn: (msg: string) => void): CapSets {
   const host = hostBounding();
@@ -36,11 +36,8 @@ export function capSets(caps: Partial<Record<keyof CapSets, string[]>>, warn: (m
     let m = 0n;
     for (const name of names ?? []) {
       const n = capNumber(name);
-      if (n === undefined) {
-        if (!warned.has(name)) warn(`unknown capability "${name}" skipped`);
-        warned.add(name);
-        continue;
-      }
+      // Unknown names were already warned about by validation; skip them quietly here.
+      if (n === undefined) continue;
       const bit = 1n << BigInt(n);
       if ((host & bit) === 0n) {
         if (!warned.has(name)) warn(`capability "${name}" is not in this host's bounding set; skipped`);
