@@ -61,8 +61,9 @@ int ps_open(int rootfd, const char *path, int flags, uint64_t extra_resolve) {
   return openat2_in(rootfd, rel, flags, extra_resolve);
 }
 
-int ps_mkdir_all(int rootfd, const char *path, mode_t mode) {
+static int mkdir_all_depth(int rootfd, const char *path, mode_t mode, int depth) {
   char rel[4096];
+  if (depth > 40) { errno = ELOOP; return -1; }
   if (ps_clean(path, rel, sizeof rel) < 0) return -1;
   int fd = openat2_in(rootfd, rel, O_PATH | O_DIRECTORY, 0);
   if (fd >= 0 || errno != ENOENT) return fd;
@@ -74,12 +75,25 @@ int ps_mkdir_all(int rootfd, const char *path, mode_t mode) {
     if (rel[i] != '/' && rel[i] != 0) continue;
     char save = rel[i];
     rel[i] = 0;
-    const char *comp = strrchr(rel, '/');
-    comp = comp ? comp + 1 : rel;
+    char *slash = strrchr(rel, '/');
+    const char *comp = slash ? slash + 1 : rel;
     int next = openat2_in(rootfd, rel, O_PATH | O_DIRECTORY, 0);
     if (next < 0 && errno == ENOENT) {
       if (mkdirat(cur, comp, mode) < 0 && errno != EEXIST) { int e = errno; close(cur); errno = e; return -1; }
       next = openat2_in(rootfd, rel, O_PATH | O_DIRECTORY, 0);
+      char target[4096];
+      ssize_t tl;
+      if (next < 0 && errno == ENOENT && (tl = readlinkat(cur, comp, target, sizeof target - 1)) > 0) {
+        /* A dangling symlink: create its target instead, still in-root (as MkdirAllInRoot does). */
+        target[tl] = 0;
+        char joined[8400];
+        if (target[0] == '/')
+          snprintf(joined, sizeof joined, "%s/%s", target, save ? rel + i + 1 : "");
+        else
+          snprintf(joined, sizeof joined, "/%.*s/%s/%s", slash ? (int)(slash - rel) : 0, rel, target, save ? rel + i + 1 : "");
+        close(cur);
+        return mkdir_all_depth(rootfd, joined, mode, depth + 1);
+      }
     }
     rel[i] = save;
     if (next < 0) { int e = errno; close(cur); errno = e; return -1; }
@@ -88,6 +102,8 @@ int ps_mkdir_all(int rootfd, const char *path, mode_t mode) {
   }
   return cur;
 }
+
+int ps_mkdir_all(int rootfd, const char *path, mode_t mode) { return mkdir_all_depth(rootfd, path, mode, 0); }
 
 int ps_open_parent(int rootfd, const char *path, char *base, size_t basesz, int create) {
   char rel[4096];

@@ -1,0 +1,375 @@
+// Drives build/Release/hull-bootstrap directly with plans from lib/plan.ts, and tests the addon.
+// Needs root, the built native core (`npm run build:native`), /bin/busybox and cgroup v1 controllers.
+import t from 'tap';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { HullNative } from '../lib/native';
+import { encodePlan, rec, Rec, str, u32, u64, i32, PlanRecord } from '../lib/plan';
+
+const RELEASE = path.join(__dirname, '..', 'build', 'Release');
+const BOOTSTRAP = path.join(RELEASE, 'hull-bootstrap');
+const native = require(path.join(RELEASE, 'hull_addon.node')) as HullNative;
+
+const CLONE_NEWNS = 0x00020000, CLONE_NEWUTS = 0x04000000, CLONE_NEWIPC = 0x08000000;
+const CLONE_NEWPID = 0x20000000, CLONE_NEWCGROUP = 0x02000000;
+const MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_RDONLY = 1, MS_BIND = 4096, MS_REC = 16384;
+const RLIMIT_NOFILE = 7;
+
+interface Report { lines: string[]; code: number | null; ok?: number; error?: string }
+
+/** Spawn the bootstrap the way the CLI does: stdio [0,1,2,plan,report], args `<plan_fd> <report_fd>`. */
+function runBootstrap(plan: Buffer, outFd: number | 'ignore' = 'ignore'): Promise<Report> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BOOTSTRAP, ['3', '4'], { stdio: ['ignore', outFd, outFd, 'pipe', 'pipe'], env: {} });
+    let text = '';
+    const planPipe = child.stdio[3] as NodeJS.WritableStream;
+    const reportPipe = child.stdio[4] as NodeJS.ReadableStream;
+    planPipe.on('error', () => undefined);
+    reportPipe.setEncoding('utf8');
+    reportPipe.on('data', (d: string) => { text += d; });
+    child.on('error', reject);
+    planPipe.end(plan);
+    child.on('close', (code) => {
+      const lines = text.split('\n').filter((l) => l !== '');
+      const r: Report = { lines, code };
+      for (const l of lines) {
+        if (l.startsWith('ok ')) r.ok = Number(l.slice(3));
+        if (l.startsWith('error ')) r.error = l.slice(6);
+      }
+      resolve(r);
+    });
+  });
+}
+
+function header(magic: number, version: number, total: number, count: number): Buffer {
+  const h = Buffer.alloc(16);
+  h.writeUInt32LE(magic, 0); h.writeUInt16LE(version, 4); h.writeUInt32LE(total, 8); h.writeUInt32LE(count, 12);
+  return h;
+}
+
+/** A record with a raw payload (for malformed plans the encoder would refuse to build). */
+function rawRecord(type: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt16LE(type, 0); h.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([h, payload]);
+}
+function rawPlan(records: Buffer[]): Buffer {
+  const body = Buffer.concat(records);
+  return Buffer.concat([header(0x504c5548, 1, 16 + body.length, records.length), body]);
+}
+
+const rand = () => Math.random().toString(36).slice(2, 10);
+
+/** A busybox rootfs in a temp dir. */
+function makeRootfs(): { dir: string; rootfs: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-bootstrap-test-'));
+  const rootfs = path.join(dir, 'rootfs');
+  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
+  // `busybox --install -s` would point the links at the host's realpath (/usr/bin/busybox): link by name.
+  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
+    if (applet && applet !== 'busybox') fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
+  }
+  fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  execFileSync('mkfifo', [path.join(dir, 'exec.fifo')]);
+  return { dir, rootfs };
+}
+
+function rmrf(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function hostMountsMention(s: string): boolean {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(s);
+}
+
+/** Records every container plan here shares; `args` is the shell script the container runs. */
+function basePlan(rootfs: string, dir: string, script: string, extra: PlanRecord[] = []): PlanRecord[] {
+  return [
+    rec(Rec.ROOTFS, str(rootfs)),
+    rec(Rec.NAMESPACE, u32(CLONE_NEWNS), str('')),
+    rec(Rec.NAMESPACE, u32(CLONE_NEWPID), str('')),
+    rec(Rec.NAMESPACE, u32(CLONE_NEWUTS), str('')),
+    rec(Rec.NAMESPACE, u32(CLONE_NEWIPC), str('')),
+    rec(Rec.MOUNT, u32(MS_NOSUID | MS_NOEXEC | MS_NODEV), u32(0), u32(0), str('proc'), str('proc'), str('/proc'), str('')),
+    rec(Rec.MOUNT, u32(MS_NOSUID), u32(0), u32(0), str('tmpfs'), str('tmpfs'), str('/dev'), str('mode=755,size=65536k')),
+    rec(Rec.MOUNT, u32(MS_NOSUID | MS_NOEXEC), u32(0), u32(0), str('devpts'), str('devpts'), str('/dev/pts'),
+      str('newinstance,ptmxmode=0666,mode=0620')),
+    rec(Rec.DEVICE, u32(0x63), u32(1), u32(3), u32(0o666), u32(0), u32(0), u32(0), str('/dev/null')),
+    rec(Rec.DEVICE, u32(0x63), u32(1), u32(5), u32(0o666), u32(0), u32(0), u32(0), str('/dev/zero')),
+    rec(Rec.SYMLINK, str('pts/ptmx'), str('/dev/ptmx')),
+    rec(Rec.SYMLINK, str('/proc/self/fd'), str('/dev/fd')),
+    ...extra,
+    rec(Rec.ARG, str('/bin/sh')), rec(Rec.ARG, str('-c')), rec(Rec.ARG, str(script)),
+    rec(Rec.ENV, str('PATH=/usr/sbin:/usr/bin:/sbin:/bin')),
+    rec(Rec.EXEC_FIFO, str(path.join(dir, 'exec.fifo'))),
+    rec(Rec.CONTAINER_ID, str('hull-test-' + rand())),
+  ];
+}
+
+function releaseFifo(fifo: string): void {
+  const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  fs.writeSync(fd, Buffer.from('0'));
+  fs.closeSync(fd);
+  fs.unlinkSync(fifo);
+}
+
+native.setChildSubreaper(); // containers' inits are re-parented to this test process
+
+/** Kill an init that a failed test left running (we are its subreaper). */
+async function killInit(pid: number | undefined): Promise<void> {
+  if (!pid) return;
+  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  await native.waitpid(pid).catch(() => undefined);
+}
+
+t.test('plan validation', async (t) => {
+  const valid = encodePlan([rec(Rec.ROOTFS, str('/nonexistent')), rec(Rec.ARG, str('true'))]);
+  const cases: [string, Buffer, RegExp][] = [
+    ['empty', Buffer.alloc(0), /^plan: shorter than its header/],
+    ['bad magic', Buffer.concat([header(0x12345678, 1, 16, 0)]), /^plan: bad magic/],
+    ['bad version', header(0x504c5548, 2, 16, 0), /^plan: unsupported version 2/],
+    ['truncated', valid.subarray(0, valid.length - 3), /^plan: total length/],
+    ['total length lies', Buffer.concat([header(0x504c5548, 1, 17, 0), Buffer.alloc(1)]), /^plan: .*trailing bytes/],
+    ['record past the end', rawPlan([rawRecord(1, Buffer.from('/\0'))]).subarray(0, 16 + 8 + 1), /^plan: total length/],
+    ['oversized', Buffer.concat([header(0x504c5548, 1, (4 << 20) + 16, 1), Buffer.alloc(4 << 20)]), /^plan: total length \d+ exceeds/],
+    ['too many records', header(0x504c5548, 1, 16, 65537), /^plan: 65537 records/],
+    ['unterminated string', rawPlan([rawRecord(1, Buffer.from('/rootfs'))]), /^plan: unterminated string \(rootfs\) \(record 0\)/],
+    ['trailing bytes in record', rawPlan([rawRecord(1, Buffer.from('/r\0x\0'))]), /^plan: 2 trailing bytes in record \(record 0\)/],
+    ['unknown record type', rawPlan([rawRecord(99, Buffer.alloc(0))]), /^plan: unknown record type 99 \(record 0\)/],
+    ['truncated u32', rawPlan([rawRecord(1, Buffer.from('/\0')), rawRecord(22, Buffer.alloc(2))]), /^plan: truncated u32 \(record 1\)/],
+    ['relative rootfs', encodePlan([rec(Rec.ROOTFS, str('rootfs')), rec(Rec.ARG, str('x'))]), /^plan: rootfs rootfs is not absolute/],
+    ['no args', encodePlan([rec(Rec.ROOTFS, str('/r'))]), /^plan: no ARG record/],
+    ['uid_map over 4096 bytes', encodePlan([rec(Rec.ROOTFS, str('/r')), rec(Rec.UID_MAP, str('0 0 1\n'.repeat(700))), rec(Rec.ARG, str('x'))]),
+      /^plan: uid_map is 4200 bytes \(max 4096\) \(record 1\)/],
+    ['path over PATH_MAX', encodePlan([rec(Rec.ROOTFS, str('/' + 'a'.repeat(5000))), rec(Rec.ARG, str('x'))]), /^plan: rootfs is 5001 bytes/],
+    ['1025 args', encodePlan([rec(Rec.ROOTFS, str('/r')), ...Array.from({ length: 1025 }, () => rec(Rec.ARG, str('x')))]), /^plan: 1025 args \(max 1024\)/],
+    ['cgroup write index', encodePlan([rec(Rec.ROOTFS, str('/r')), rec(Rec.CGROUP_WRITE, u32(0), str('pids.max'), str('1')), rec(Rec.ARG, str('x'))]),
+      /^plan: cgroup write index 0 but 0 cgroups/],
+    ['cgroup file with a slash', encodePlan([rec(Rec.ROOTFS, str('/r')), rec(Rec.CGROUP, str('/sys/fs/cgroup/pids/x')),
+      rec(Rec.CGROUP_WRITE, u32(0), str('../pids.max'), str('1')), rec(Rec.ARG, str('x'))]), /^plan: bad cgroup file name/],
+  ];
+  for (const [name, plan, re] of cases) {
+    const r = await runBootstrap(plan);
+    t.equal(r.code, 1, `${name}: exit 1`);
+    t.equal(r.lines.length, 1, `${name}: one report line`);
+    t.match(r.error ?? r.lines.join('|'), re, name);
+  }
+});
+
+t.test('busybox container: namespaces, cgroups, mounts, fifo barrier', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  const name = 'hull-bootstrap-test-' + rand();
+  const cgMem = `/sys/fs/cgroup/memory/${name}`, cgPids = `/sys/fs/cgroup/pids/${name}`;
+  const out = path.join(dir, 'out');
+  const outFd = fs.openSync(out, 'w');
+  let pid: number | undefined;
+  t.teardown(async () => {
+    await killInit(pid);
+    for (const d of [cgMem, cgPids]) try { fs.rmdirSync(d); } catch { /* already gone */ }
+    rmrf(dir);
+  });
+  const capsKept = (1n << 0n) | (1n << 1n) | (1n << 5n) | (1n << 21n); // chown, dac_override, kill, sys_admin
+  const script = [
+    'echo pid=$$', 'echo host=$(hostname)', 'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)" /proc/self/status',
+    'echo nofile=$(ulimit -n)', 'cat /proc/self/cgroup', 'echo mounts:', 'cat /proc/self/mountinfo',
+    'echo ro=$(touch /proc/sys/kernel/hostname 2>/dev/null; echo $?)', 'echo keys=$(wc -c < /proc/keys)',
+    'echo acpi=$(ls /proc/acpi | wc -l)', 'echo fds=$(ls /proc/self/fd | tr "\\n" " ")', 'echo cwd=$(pwd)',
+    'echo umask=$(umask)', 'ls -l /dev/null',
+  ].join('; ');
+  const plan = encodePlan(basePlan(rootfs, dir, script, [
+    rec(Rec.CGROUP, str(cgMem)), rec(Rec.CGROUP, str(cgPids)),
+    rec(Rec.CGROUP_WRITE, u32(0), str('memory.limit_in_bytes'), str(String(64 << 20))),
+    rec(Rec.CGROUP_WRITE, u32(1), str('pids.max'), str('50')),
+    rec(Rec.MASKED_PATH, str('/proc/keys')), rec(Rec.MASKED_PATH, str('/proc/acpi')),
+    rec(Rec.MASKED_PATH, str('/proc/does-not-exist')),
+    rec(Rec.READONLY_PATH, str('/proc/sys')),
+    rec(Rec.HOSTNAME, str('hulltest')),
+    rec(Rec.CAPS, u64(capsKept), u64(capsKept), u64(capsKept), u64(0), u64(0)),
+    rec(Rec.RLIMIT, u32(RLIMIT_NOFILE), u64(512), u64(512)),
+    rec(Rec.OOM_SCORE_ADJ, i32(500)),
+    rec(Rec.USER, u32(0), u32(0), u32(0o027), u32(0)),
+    rec(Rec.CWD, str('/tmp/work')),
+    rec(Rec.NO_NEW_PRIVS),
+    rec(Rec.DEBUG),
+  ]));
+  const r = await runBootstrap(plan, outFd);
+  fs.closeSync(outFd);
+  t.equal(r.code, 0, 'bootstrap exits 0');
+  t.ok(r.ok && r.ok > 0, `report ends with ok <pid>: ${r.lines.join(' | ')}`);
+  t.match(r.lines[r.lines.length - 1], /^ok \d+$/, 'ok is the last line');
+  t.ok(r.lines.some((l) => l.startsWith('debug ')), 'DEBUG gives debug lines');
+  pid = r.ok;
+  if (!pid) return;
+
+  // Created, not started: the init waits on the fifo.
+  t.equal(native.waitpidNoHang(pid), null, 'init is alive');
+  await new Promise((res) => setTimeout(res, 100));
+  t.equal(fs.readFileSync(out, 'utf8'), '', 'nothing ran before start');
+  t.equal(fs.readFileSync(`${cgPids}/tasks`, 'utf8').trim(), String(pid), 'init is in the pids cgroup');
+  t.equal(fs.readFileSync(`${cgMem}/memory.limit_in_bytes`, 'utf8').trim(), String(64 << 20), 'memory limit written');
+  t.equal(fs.readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim(), '500', 'oom_score_adj');
+  t.equal(fs.statSync(`/proc/${pid}/status`).uid, 0, 'init is non-dumpable (root-owned /proc entries)');
+  t.not(fs.readlinkSync(`/proc/${pid}/exe`), BOOTSTRAP, 'init does not run from the host binary');
+  t.match(fs.readlinkSync(`/proc/${pid}/exe`), /memfd:hull-bootstrap/, 'init runs from the sealed memfd');
+
+  releaseFifo(path.join(dir, 'exec.fifo'));
+  const st = await native.waitpid(pid);
+  pid = undefined;
+  const text = fs.readFileSync(out, 'utf8');
+  t.same(st, { code: 0, signal: null }, `container exited 0: ${text}`);
+  t.match(text, /^pid=1$/m, 'pid 1 in a new pid namespace');
+  t.match(text, /^host=hulltest$/m, 'hostname');
+  t.match(text, /^CapInh:\s+0000000000000000$/m, 'no inheritable caps');
+  t.match(text, /^CapBnd:\s+0000000000200023$/m, 'bounding set as given');
+  t.match(text, /^CapEff:\s+0000000000200023$/m, 'effective set as given');
+  t.match(text, /^NoNewPrivs:\s+1$/m, 'no_new_privs');
+  t.match(text, /^nofile=512$/m, 'rlimit');
+  t.match(text, new RegExp(`^\\d+:memory:/${name}$`, 'm'), 'memory cgroup joined');
+  t.match(text, new RegExp(`^\\d+:pids:/${name}$`, 'm'), 'pids cgroup joined');
+  t.match(text, / \/ rw,/, 'root is mounted');
+  t.match(text, / \/proc rw,nosuid,nodev,noexec/, 'proc mounted');
+  t.match(text, / \/dev\/pts rw,nosuid,noexec/, 'devpts mounted');
+  t.match(text, /^ro=1$/m, '/proc/sys is read-only');
+  t.match(text, /^keys=0$/m, '/proc/keys masked by /dev/null');
+  t.match(text, /^acpi=0$/m, '/proc/acpi masked by an empty tmpfs');
+  t.match(text, /^fds=0 1 2 3$/m, 'only stdio (+ the fd ls opens) reach the process');
+  t.match(text, /^cwd=\/tmp\/work$/m, 'cwd created and entered');
+  t.match(text, /^umask=0027$/m, 'umask');
+  t.match(text, /^crw-rw-rw-\s+1 root\s+0\s+1,\s+3 .* \/dev\/null$/m, '/dev/null made by mknod');
+  t.notOk(hostMountsMention(rootfs), 'no mount left on the host');
+});
+
+t.test('a mount through a symlink pointing outside the rootfs stays inside', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  const escape = path.join(os.tmpdir(), 'hull-escape-' + rand());
+  const out = path.join(dir, 'out');
+  const outFd = fs.openSync(out, 'w');
+  let pid: number | undefined;
+  t.teardown(async () => { await killInit(pid); rmrf(escape); rmrf(dir); });
+  fs.symlinkSync(escape, path.join(rootfs, 'abs'));                   // absolute, outside
+  fs.symlinkSync('../../../../../../..' + escape, path.join(rootfs, 'rel')); // relative, climbing out
+  const plan = encodePlan(basePlan(rootfs, dir, `grep -E " (${escape}/a|${escape}/b/c) " /proc/self/mountinfo | wc -l; ls -d ${escape}/b/c`, [
+    rec(Rec.MOUNT, u32(0), u32(0), u32(0), str('tmpfs'), str('tmpfs'), str('/abs/a'), str('')),
+    rec(Rec.MOUNT, u32(0), u32(0), u32(0), str('tmpfs'), str('tmpfs'), str('/rel/b/c'), str('')),
+  ]));
+  const r = await runBootstrap(plan, outFd);
+  fs.closeSync(outFd);
+  t.equal(r.code, 0, `created: ${r.lines.join(' | ')}`);
+  pid = r.ok;
+  t.notOk(fs.existsSync(escape), 'nothing was created on the host');
+  t.ok(fs.existsSync(path.join(rootfs, escape, 'a')), 'mount point created inside the rootfs');
+  t.notOk(hostMountsMention(escape), 'no host mount at the escape path');
+  if (!pid) return;
+  releaseFifo(path.join(dir, 'exec.fifo'));
+  const st = await native.waitpid(pid);
+  pid = undefined;
+  t.same(st, { code: 0, signal: null }, 'container ran');
+  t.match(fs.readFileSync(out, 'utf8'), new RegExp(`^2\\n${escape}/b/c\\n$`), 'both mounts landed in-root');
+});
+
+t.test('failures are reported after a full rollback', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  const name = 'hull-bootstrap-test-' + rand();
+  const existing = `/sys/fs/cgroup/pids/${name}`;
+  const created = `${existing}/a/b`;
+  const cgMem = `/sys/fs/cgroup/memory/${name}`;
+  fs.mkdirSync(existing); // pre-existing: must survive the rollback
+  t.teardown(() => {
+    for (const d of [created, `${existing}/a`, existing, cgMem]) try { fs.rmdirSync(d); } catch { /* gone */ }
+    rmrf(dir);
+  });
+  const run = (extra: PlanRecord[], args?: string[]) => {
+    const recs = basePlan(rootfs, dir, 'true', [rec(Rec.CGROUP, str(created)), rec(Rec.CGROUP, str(cgMem)), ...extra]);
+    const plan = args ? recs.filter((r) => r.type !== Rec.ARG).concat(args.map((a) => rec(Rec.ARG, str(a)))) : recs;
+    return runBootstrap(encodePlan(plan));
+  };
+  const checkClean = (what: string) => {
+    t.notOk(fs.existsSync(`${existing}/a`), `${what}: created cgroup dirs removed`);
+    t.notOk(fs.existsSync(cgMem), `${what}: created memory cgroup removed`);
+    t.ok(fs.existsSync(existing), `${what}: pre-existing cgroup dir kept`);
+    t.notOk(hostMountsMention(rootfs), `${what}: no mount left`);
+  };
+  const hard = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
+  let r = await run([rec(Rec.RLIMIT, u32(RLIMIT_NOFILE), u64(hard + 1), u64(hard + 1))]);
+  t.equal(r.code, 1, 'exit 1');
+  t.equal(r.error, 'setrlimit RLIMIT_NOFILE: operation not permitted', 'rlimit raise failure names the resource');
+  checkClean('rlimit');
+
+  r = await run([], ['/no/such/binary']);
+  t.equal(r.error, 'exec: "/no/such/binary": stat /no/such/binary: no such file or directory', 'missing absolute args[0]');
+  checkClean('missing binary');
+  r = await run([], ['foo']);
+  t.equal(r.error, 'exec: "foo": executable file not found in $PATH', 'args[0] not in PATH');
+  r = await run([], ['/etc/passwd']);
+  t.equal(r.error, 'exec: "/etc/passwd": permission denied', 'args[0] not executable');
+  r = await run([rec(Rec.CGROUP_WRITE, u32(0), str('pids.max'), str('lots'))]);
+  t.match(r.error, new RegExp(`^write ${created}/pids.max: invalid argument$`), 'cgroup write failure');
+  checkClean('cgroup write');
+  r = await run([rec(Rec.MOUNT, u32(0), u32(0), u32(0), str('tmpfs'), str('tmpfs'), str('/proc'), str(''))]);
+  t.match(r.error, /^mount tmpfs to \/proc: \/proc cannot be mounted because it is not of type proc$/, 'non-proc fs over /proc refused');
+  checkClean('mount');
+
+  // /proc as a symlink out of the rootfs (CVE-2019-19921 class)
+  fs.rmdirSync(path.join(rootfs, 'proc'));
+  fs.symlinkSync('/tmp', path.join(rootfs, 'proc'));
+  r = await run([]);
+  t.match(r.error, /^mount proc to \/proc: \/proc is a symlink$/, '/proc symlink refused');
+  checkClean('proc symlink');
+});
+
+t.test('masking refuses a /dev/null that is not 1:3', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  t.teardown(() => rmrf(dir));
+  const plan = basePlan(rootfs, dir, 'true', [rec(Rec.MASKED_PATH, str('/proc/keys'))])
+    .filter((r) => !(r.type === Rec.DEVICE && 'str' in r.fields[7] && r.fields[7].str === '/dev/null'))
+    .concat([rec(Rec.SYMLINK, str('/proc/sys/kernel/core_pattern'), str('/dev/null'))]);
+  const r = await runBootstrap(encodePlan(plan));
+  t.equal(r.code, 1);
+  t.match(r.error, /^mask \/proc\/keys: \/dev\/null is not the null device \(char 1:3\)$/);
+  t.notOk(hostMountsMention(rootfs), 'no mount left');
+});
+
+t.test('addon: flock', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-flock-'));
+  t.teardown(() => rmrf(dir));
+  const f = path.join(dir, 'lock');
+  const a = fs.openSync(f, 'w'), b = fs.openSync(f, 'r');
+  t.equal(native.flock(a, 'ex', true), true, 'first exclusive lock');
+  t.equal(native.flock(b, 'ex', true), false, 'second open file description is excluded');
+  t.equal(native.flock(b, 'sh', true), false, 'shared excluded too');
+  native.flock(a, 'un', false);
+  t.equal(native.flock(b, 'sh', true), true, 'free after unlock');
+  t.equal(native.flock(a, 'sh', true), true, 'shared + shared');
+  t.throws(() => native.flock(9999, 'ex', true), { code: 'EBADF' }, 'errno name as .code');
+  fs.closeSync(a); fs.closeSync(b);
+});
+
+t.test('addon: pidfd and waitpid', async (t) => {
+  const child = spawn('/bin/busybox', ['sleep', '0.3'], { stdio: 'ignore' });
+  const pfd = native.pidfdOpen(child.pid!);
+  t.equal(native.pidfdWait(pfd, 20), false, 'still running');
+  t.equal(native.pidfdWait(pfd, 5000), true, 'exit seen through the pidfd');
+  fs.closeSync(pfd);
+  t.throws(() => native.pidfdOpen(0x3ffffff), { code: 'ESRCH' }, 'ESRCH for no such pid');
+
+  // A child that is not libuv's: spawned through a shell that execs into a sleep we reap ourselves.
+  const r = spawnSync('/bin/sh', ['-c', '/bin/busybox sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
+  const orphan = Number(r.stdout.trim()); // re-parented to us: we are a subreaper
+  t.ok(orphan > 0, 'orphan started');
+  t.equal(native.waitpidNoHang(orphan), null, 'waitpidNoHang: running');
+  const pfd2 = native.pidfdOpen(orphan);
+  native.pidfdSendSignal(pfd2, 15);
+  const st = await native.waitpid(orphan);
+  t.same(st, { code: null, signal: 15 }, 'waitpid reports the signal');
+  t.throws(() => native.pidfdSendSignal(pfd2, 15), { code: 'ESRCH' }, 'signal after exit: ESRCH');
+  fs.closeSync(pfd2);
+  await t.rejects(native.waitpid(orphan), { code: 'ECHILD' }, 'waitpid rejects with .code');
+
+  const quick = spawnSync('/bin/sh', ['-c', '(exit 7) & echo $!'], { encoding: 'utf8' });
+  const qpid = Number(quick.stdout.trim());
+  t.same(await native.waitpid(qpid), { code: 7, signal: null }, 'exit code');
+});
