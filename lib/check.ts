@@ -26,7 +26,7 @@ export function check(bundleArg: string): number {
     try {
       const cg = require('./cgroups') as typeof import('./cgroups');
       const dirs = cg.containerDirs(cg.detectLayout(), spec.linux?.cgroupsPath, 'check', { systemd: false, ownCgroup: fs.readFileSync('/proc/self/cgroup', 'utf8') });
-      const writes = cg.resourceWrites(dirs, spec.linux?.resources ?? {});
+      const writes = cg.resourceWrites(dirs, spec.linux?.resources ?? {}, { linuxDevices: spec.linux?.devices });
       const { buildPlan } = require('./planner') as typeof import('./planner');
       const { encodePlan } = require('./plan') as typeof import('./plan');
       const plan = buildPlan({

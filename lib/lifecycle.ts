@@ -103,7 +103,7 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
     systemd: g.systemdCgroup,
     ownCgroup: fs.readFileSync('/proc/self/cgroup', 'utf8'),
   });
-  const writes = cg.resourceWrites(dirs, spec.linux?.resources ?? {});
+  const writes = cg.resourceWrites(dirs, spec.linux?.resources ?? {}, { linuxDevices: spec.linux?.devices });
 
   const store = new Store(g.root);
   store.createDir(id);
@@ -132,6 +132,8 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
     };
     // Saved before the bootstrap runs, so `delete --force` can clean a create that died mid-way.
     store.save(st);
+    // v1 cpuset parents must hold cpus/mems before a child can; a plain mkdir leaves them empty.
+    cg.prepareParents(dirs);
     const { runBootstrap } = require('./bootstrap') as typeof import('./bootstrap');
     const { pid } = await runBootstrap(encoded, o.preserveFds);
     st.pid = pid;
