@@ -369,7 +369,112 @@ t.test('addon: pidfd and waitpid', async (t) => {
   fs.closeSync(pfd2);
   await t.rejects(native.waitpid(orphan), { code: 'ECHILD' }, 'waitpid rejects with .code');
 
-  const quick = spawnSync('/bin/sh', ['-c', '(exit 7) & echo $!'], { encoding: 'utf8' });
+  const quick = spawnSync('/bin/sh', ['-c', '(sleep 0.2; exit 7) & echo $!'], { encoding: 'utf8' });
   const qpid = Number(quick.stdout.trim());
   t.same(await native.waitpid(qpid), { code: 7, signal: null }, 'exit code');
+});
+
+t.test('user namespace: maps, bind devices, user switch, caps, sysctl, seccomp', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  fs.chmodSync(dir, 0o755); // the container's root is host uid 200000: it must reach the rootfs
+  const out = path.join(dir, 'out');
+  const outFd = fs.openSync(out, 'w');
+  let pid: number | undefined;
+  t.teardown(async () => { await killInit(pid); rmrf(dir); });
+  const bind = 1;
+  const CAP_KILL = 5n, CAP_NET_BIND_SERVICE = 10n;
+  const bnd = (1n << CAP_KILL) | (1n << CAP_NET_BIND_SERVICE), amb = 1n << CAP_NET_BIND_SERVICE;
+  const SC_ERRNO = 3, SC_ALLOW = 5, OP_EQ = 4;
+  const script = 'cat /proc/self/uid_map /proc/self/gid_map; id; grep -E "^Cap" /proc/self/status; ' +
+    'cat /proc/sys/kernel/msgmax; mkdir /tmp/x 2>&1; kill -0 $$ 2>&1; kill -CONT $$ && echo cont-ok; ls -l /dev/null';
+  const plan = basePlan(rootfs, dir, script, [
+    rec(Rec.NAMESPACE, u32(0x10000000), str('')),
+    rec(Rec.UID_MAP, str('0 200000 65536\n')), rec(Rec.GID_MAP, str('0 200000 65536\n')),
+    rec(Rec.SYSCTL, str('kernel.msgmax'), str('4242')),
+    rec(Rec.READONLY_PATH, str('/proc/sys')),
+    rec(Rec.USER, u32(1000), u32(1000), u32(0xffffffff), u32(2), u32(10), u32(20)),
+    rec(Rec.CAPS, u64(bnd), u64(bnd), u64(bnd), u64(amb), u64(amb)),
+    rec(Rec.SECCOMP, u32(SC_ALLOW), u32(0), u32(0), str(''), str('')),
+    rec(Rec.SECCOMP_ARCH, str('x86_64')), rec(Rec.SECCOMP_ARCH, str('x86')), rec(Rec.SECCOMP_ARCH, str('x32')),
+    rec(Rec.SECCOMP_RULE, u32(SC_ERRNO), u32(13), u32(0), str('mkdir')),
+    rec(Rec.SECCOMP_RULE, u32(SC_ERRNO), u32(13), u32(0), str('mkdirat')),
+    rec(Rec.SECCOMP_RULE, u32(SC_ERRNO), u32(1), u32(1), u32(1), u32(OP_EQ), u64(0), u64(0), str('kill')),
+    rec(Rec.SECCOMP_RULE, u32(SC_ERRNO), u32(1), u32(0), str('no_such_syscall_hull')),
+    rec(Rec.DEBUG),
+  ]).map((r) => r.type === Rec.DEVICE ? rec(Rec.DEVICE, ...r.fields.slice(0, 6), u32(bind), r.fields[7]) : r);
+  const r = await runBootstrap(encodePlan(plan), outFd);
+  fs.closeSync(outFd);
+  t.equal(r.code, 0, `created: ${r.lines.filter((l) => !l.startsWith('debug')).join(' | ')}`);
+  t.ok(r.lines.includes('debug seccomp: syscall no_such_syscall_hull is unknown to libseccomp, skipped'), 'unknown syscall skipped with a debug line');
+  pid = r.ok;
+  if (!pid) return;
+  t.equal(fs.readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).join(' '), '0 200000 65536', 'uid_map written by P');
+  releaseFifo(path.join(dir, 'exec.fifo'));
+  const st = await native.waitpid(pid);
+  pid = undefined;
+  const text = fs.readFileSync(out, 'utf8');
+  t.same(st, { code: 0, signal: null }, `container exited 0: ${text}`);
+  t.match(text, /^\s+0\s+200000\s+65536$/m, 'maps visible inside');
+  t.match(text, /^uid=1000 gid=1000 groups=10,20$/m, 'user and additional gids');
+  t.match(text, /^CapInh:\s+0000000000000400$/m, 'inheritable exactly as given');
+  t.match(text, /^CapEff:\s+0000000000000400$/m, 'effective from ambient after exec as non-root');
+  t.match(text, /^CapBnd:\s+0000000000000420$/m, 'bounding');
+  t.match(text, /^CapAmb:\s+0000000000000400$/m, 'ambient raised');
+  t.match(text, /^4242$/m, 'sysctl written through the private procfs despite a read-only /proc/sys');
+  t.match(text, /mkdir: can't create directory '\/tmp\/x': Permission denied/, 'seccomp errno rule');
+  t.match(text, /kill.*Operation not permitted/, 'seccomp arg comparison matches kill(pid, 0)');
+  t.match(text, /^cont-ok$/m, 'seccomp arg comparison does not match other signals');
+  t.match(text, /^crw-rw-rw-\s+1 nobody\s+nobody\s+1,\s+3 .* \/dev\/null$|^crw-rw-rw-\s+1 65534\s+65534\s+1,\s+3 .* \/dev\/null$/m,
+    'host /dev/null bind-mounted, not chowned');
+  t.equal(fs.statSync('/dev/null').uid, 0, 'host /dev/null still owned by root');
+});
+
+t.test('terminal: pty master sent over the console socket', { skip: !fs.existsSync('/usr/bin/python3') && 'no python3' }, async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  const sock = path.join(dir, 'console.sock');
+  let pid: number | undefined;
+  // The receiver: exactly one message, exactly one fd, a non-empty payload; then it reads the pty.
+  const py = `
+import socket, sys, os, json
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, fds, flags, _ = socket.recv_fds(c, 1024, 4)
+extra = c.recv(1024)
+data = b""
+while True:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b: break
+    data += b
+print(json.dumps({"payload": msg.decode(), "nfds": len(fds), "extra": extra.decode(), "data": data.decode()}), flush=True)
+`;
+  const recv = spawn('/usr/bin/python3', ['-c', py, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let pyOut = '';
+  recv.stdout!.setEncoding('utf8');
+  const listening = new Promise<void>((res) => recv.stdout!.on('data', (d: string) => { pyOut += d; if (pyOut.includes('listening')) res(); }));
+  const pyDone = new Promise<void>((res) => recv.on('close', () => res()));
+  t.teardown(async () => { await killInit(pid); recv.kill(); rmrf(dir); });
+  await listening;
+  const plan = basePlan(rootfs, dir, 'tty; stty size; echo $TERM', [
+    rec(Rec.TERMINAL), rec(Rec.CONSOLE_SOCKET, str(sock)), rec(Rec.CONSOLE_SIZE, u32(33), u32(77)),
+    rec(Rec.ENV, str('TERM=xterm')),
+  ]);
+  const r = await runBootstrap(encodePlan(plan));
+  t.equal(r.code, 0, `created: ${r.lines.join(' | ')}`);
+  pid = r.ok;
+  if (!pid) return;
+  releaseFifo(path.join(dir, 'exec.fifo'));
+  t.same(await native.waitpid(pid), { code: 0, signal: null }, 'container exited 0');
+  pid = undefined;
+  await pyDone;
+  const res = JSON.parse(pyOut.slice(pyOut.indexOf('{'))) as { payload: string; nfds: number; extra: string; data: string };
+  t.equal(res.nfds, 1, 'exactly one fd');
+  t.ok(res.payload.length > 0, `non-empty payload (${res.payload})`);
+  t.equal(res.extra, '', 'nothing else sent');
+  t.match(res.data, /^\/dev\/pts\/\d+\r?$/m, 'stdin is the pty');
+  t.match(res.data, /^33 77\r?$/m, 'console size applied');
+  t.match(res.data, /^xterm\r?$/m, 'env');
 });
