@@ -20,12 +20,14 @@ const RLIMIT_NOFILE = 7;
 interface Report { lines: string[]; code: number | null; ok?: number; error?: string }
 
 /** Spawn the bootstrap the way the CLI does: stdio [0,1,2,plan,report], args `<plan_fd> <report_fd>`. */
-function runBootstrap(plan: Buffer, outFd: number | 'ignore' = 'ignore'): Promise<Report> {
+function runBootstrap(plan: Buffer, outFd: number | 'ignore' = 'ignore', preserved: number[] = []): Promise<Report> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BOOTSTRAP, ['3', '4'], { stdio: ['ignore', outFd, outFd, 'pipe', 'pipe'], env: {} });
+    const n = preserved.length;
+    const child = spawn(BOOTSTRAP, [String(3 + n), String(4 + n)],
+      { stdio: ['ignore', outFd, outFd, ...preserved, 'pipe', 'pipe'], env: {} });
     let text = '';
-    const planPipe = child.stdio[3] as NodeJS.WritableStream;
-    const reportPipe = child.stdio[4] as NodeJS.ReadableStream;
+    const planPipe = child.stdio[3 + n] as NodeJS.WritableStream;
+    const reportPipe = child.stdio[4 + n] as NodeJS.ReadableStream;
     planPipe.on('error', () => undefined);
     reportPipe.setEncoding('utf8');
     reportPipe.on('data', (d: string) => { text += d; });
@@ -477,4 +479,42 @@ print(json.dumps({"payload": msg.decode(), "nfds": len(fds), "extra": extra.deco
   t.match(res.data, /^\/dev\/pts\/\d+\r?$/m, 'stdin is the pty');
   t.match(res.data, /^33 77\r?$/m, 'console size applied');
   t.match(res.data, /^xterm\r?$/m, 'env');
+});
+
+t.test('no pivot, read-only root, read-only binds, preserved fds', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(data);
+  fs.writeFileSync(path.join(data, 'hello'), 'hello from the host\n');
+  fs.writeFileSync(path.join(dir, 'single'), 'one file\n');
+  const out = path.join(dir, 'out');
+  const outFd = fs.openSync(out, 'w');
+  const extra = fs.openSync(path.join(dir, 'extra'), 'w');
+  let pid: number | undefined;
+  t.teardown(async () => { await killInit(pid); rmrf(dir); });
+  const script = 'cat /data/hello /etc/single; touch /data/y 2>&1; touch /newfile 2>&1; echo via-fd3 >&3; ' +
+    'echo fds=$(ls /proc/self/fd | tr "\\n" " ")';
+  const plan = basePlan(rootfs, dir, script, [
+    rec(Rec.MOUNT, u32(MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID), u32(0), u32(1), str('bind'), str(data), str('/data'), str('')),
+    rec(Rec.MOUNT, u32(MS_BIND), u32(0), u32(1), str('bind'), str(path.join(dir, 'single')), str('/etc/single'), str('')),
+    rec(Rec.NO_PIVOT), rec(Rec.ROOTFS_READONLY), rec(Rec.PRESERVE_FDS, u32(1)),
+  ]);
+  const r = await runBootstrap(encodePlan(plan), outFd, [extra]);
+  fs.closeSync(outFd);
+  fs.closeSync(extra);
+  t.equal(r.code, 0, `created: ${r.lines.join(' | ')}`);
+  pid = r.ok;
+  if (!pid) return;
+  releaseFifo(path.join(dir, 'exec.fifo'));
+  const st = await native.waitpid(pid);
+  pid = undefined;
+  const text = fs.readFileSync(out, 'utf8');
+  t.same(st, { code: 0, signal: null }, `container exited 0: ${text}`);
+  t.match(text, /^hello from the host$/m, 'bind of a dir');
+  t.match(text, /^one file$/m, 'bind of a file onto a created file');
+  t.match(text, /touch: \/data\/y: Read-only file system/, 'ro bind');
+  t.match(text, /touch: \/newfile: Read-only file system/, 'read-only root');
+  t.match(text, /^fds=0 1 2 3 4$/m, 'fd 3 preserved, nothing else leaked');
+  t.equal(fs.readFileSync(path.join(dir, 'extra'), 'utf8'), 'via-fd3\n', 'preserved fd reaches the process');
+  t.notOk(fs.existsSync(path.join(data, 'y')), 'nothing written to the host dir');
 });
