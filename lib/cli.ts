@@ -18,6 +18,7 @@ function globals(a: any): GlobalOptions {
 }
 
 const lifecycle = () => require('./lifecycle') as typeof import('./lifecycle');
+const manage = () => require('./manage') as typeof import('./manage');
 
 function print(text: string): void {
   fs.writeSync(1, text);
@@ -90,7 +91,26 @@ function wantsVersion(argv: string[]): boolean {
   return false;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** `ps ID -o pid,comm`: what follows the id belongs to ps(1), not to hull's parser. */
+function splitPsArgs(argv: string[]): { argv: string[]; psArgs: string[] } {
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (VALUE_GLOBALS.has(a)) i++;
+    else if (!a.startsWith('-')) break;
+  }
+  if (argv[i] !== 'ps') return { argv, psArgs: [] };
+  for (i++; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--format' || a === '-f') i++;
+    else if (a === '--') return { argv: argv.slice(0, i), psArgs: argv.slice(i + 1) };
+    else if (!a.startsWith('-')) return { argv: argv.slice(0, i + 1), psArgs: argv.slice(i + 1).filter((x, j) => !(j === 0 && x === '--')) };
+  }
+  return { argv, psArgs: [] };
+}
+
+export async function main(rawArgv: string[]): Promise<number> {
+  const { argv, psArgs } = splitPsArgs(rawArgv);
   const yargs = loadYargs();
   let exitCode = 0;
   const y = yargs(argv)
@@ -160,6 +180,40 @@ export async function main(argv: string[]): Promise<number> {
       (a: any) => {
         const { check } = require('./check') as typeof import('./check');
         exitCode = check(a.bundle || process.cwd());
+      })
+    .command('pause <id>', 'freeze every process of a container', (y2) => y2.positional('id', { type: 'string' }), (a: any) => {
+      manage().pause(globals(a), String(a.id));
+    })
+    .command('resume <id>', 'thaw a paused container', (y2) => y2.positional('id', { type: 'string' }), (a: any) => {
+      manage().resume(globals(a), String(a.id));
+    })
+    .command('ps <id>', 'list the processes of a container (ps options may follow the id)', (y2) =>
+      y2.positional('id', { type: 'string' }).option('format', { alias: 'f', type: 'string', choices: ['table', 'json'], default: 'table' }),
+      (a: any) => {
+        manage().ps(globals(a), String(a.id), a.format, psArgs);
+      })
+    .command('update <id>', 'update the resource limits of a running container', (y2) =>
+      y2.positional('id', { type: 'string' })
+        .option('resources', { alias: 'r', type: 'string', describe: 'LinuxResources JSON file, or - for stdin' })
+        .option('blkio-weight', { type: 'string' }).option('cpu-period', { type: 'string' })
+        .option('cpu-quota', { type: 'string' }).option('cpu-share', { type: 'string' })
+        .option('cpu-rt-period', { type: 'string' }).option('cpu-rt-runtime', { type: 'string' })
+        .option('cpu-burst', { type: 'string' }).option('cpu-idle', { type: 'string' })
+        .option('cpuset-cpus', { type: 'string' }).option('cpuset-mems', { type: 'string' })
+        .option('memory', { type: 'string' }).option('memory-reservation', { type: 'string' })
+        .option('memory-swap', { type: 'string' }).option('pids-limit', { type: 'string' })
+        .option('kernel-memory', { type: 'string', hidden: true }).option('kernel-memory-tcp', { type: 'string', hidden: true })
+        .option('l3-cache-schema', { type: 'string' }).option('mem-bw-schema', { type: 'string' }),
+      (a: any) => {
+        manage().update(globals(a), String(a.id), a);
+      })
+    .command('events <id>', 'print cgroup statistics and OOM events as JSON lines', (y2) =>
+      y2.positional('id', { type: 'string' })
+        .option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' })
+        .option('interval', { type: 'string', default: '5s', describe: 'interval between stats lines' }),
+      async (a: any) => {
+        const m = manage();
+        await m.events(globals(a), String(a.id), !!a.stats, m.parseInterval(String(a.interval)));
       })
     .demandCommand(1, 'a command is required')
     .strict()
