@@ -101,10 +101,12 @@ void cgroups_rollback(const struct plan *p, struct cgroups_state *st) {
   while (st->n > 0) {
     char *d = st->created[--st->n];
     /* The reaped tasks can take a moment to leave the css_set: retry EBUSY briefly. */
-    for (int tries = 0; rmdir(d) < 0 && errno == EBUSY && tries < 100; tries++) {
+    int r, tries = 0;
+    while ((r = rmdir(d)) < 0 && errno == EBUSY && tries++ < 100) {
       struct timespec ts = {0, 5 * 1000 * 1000};
       nanosleep(&ts, NULL);
     }
+    if (r < 0 && errno != ENOENT) report_warn("rollback: rmdir %s: %s", d, errno_text(errno));
     free(d);
   }
 }
