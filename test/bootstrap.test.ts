@@ -518,3 +518,36 @@ t.test('no pivot, read-only root, read-only binds, preserved fds', async (t) => 
   t.equal(fs.readFileSync(path.join(dir, 'extra'), 'utf8'), 'via-fd3\n', 'preserved fd reaches the process');
   t.notOk(fs.existsSync(path.join(data, 'y')), 'nothing written to the host dir');
 });
+
+t.test('exec mode: joining a running container\'s namespaces', async (t) => {
+  const { dir, rootfs } = makeRootfs();
+  let pid: number | undefined, execPid: number | undefined;
+  t.teardown(async () => { await killInit(execPid); await killInit(pid); rmrf(dir); });
+  const r = await runBootstrap(encodePlan(basePlan(rootfs, dir, 'exec sleep 60', [rec(Rec.HOSTNAME, str('joined'))])));
+  t.equal(r.code, 0, `container created: ${r.lines.join(' | ')}`);
+  pid = r.ok;
+  if (!pid) return;
+  releaseFifo(path.join(dir, 'exec.fifo'));
+  const out = path.join(dir, 'exec-out');
+  const outFd = fs.openSync(out, 'w');
+  const ns = (name: string, flag: number) => rec(Rec.NAMESPACE, u32(flag), str(`/proc/${pid}/ns/${name}`));
+  const plan = encodePlan([
+    rec(Rec.ROOTFS, str(rootfs)),
+    ns('ipc', CLONE_NEWIPC), ns('uts', CLONE_NEWUTS), ns('pid', CLONE_NEWPID), ns('mnt', CLONE_NEWNS),
+    rec(Rec.CWD, str('/tmp')),
+    rec(Rec.ARG, str('sh')), rec(Rec.ARG, str('-c')), rec(Rec.ARG, str('hostname; pwd; cat /proc/1/comm; echo $$')),
+    rec(Rec.ENV, str('PATH=/bin')),
+  ]);
+  const e = await runBootstrap(plan, outFd);
+  fs.closeSync(outFd);
+  t.equal(e.code, 0, `exec created: ${e.lines.join(' | ')}`);
+  execPid = e.ok;
+  if (!execPid) return;
+  t.same(await native.waitpid(execPid), { code: 0, signal: null }, 'exec process exited 0');
+  execPid = undefined;
+  const lines = fs.readFileSync(out, 'utf8').split('\n');
+  t.equal(lines[0], 'joined', 'uts namespace joined');
+  t.equal(lines[1], '/tmp', 'cwd inside the container');
+  t.equal(lines[2], 'sleep', 'sees the container\'s pid 1');
+  t.not(lines[3], '1', 'not pid 1 itself');
+});

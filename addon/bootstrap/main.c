@@ -28,6 +28,7 @@ enum { M_DEBUG = 'd', M_WARN = 'w', M_ERROR = 'e', M_MAPS = 'm', M_MAPS_DONE = '
 
 static int g_report_fd = -1; /* P only */
 static int g_sync_fd = -1;   /* children: their end of the pair */
+static int g_consock = -1;   /* C1 connects it on the host side, before any setns(mnt) */
 
 static void write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
@@ -86,35 +87,43 @@ static __attribute__((noreturn)) void child_fail(void) {
 static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   umask(0); /* created nodes and dirs get exactly the modes asked for */
   if (setsid() < 0) { fail_errno(errno, "setsid"); child_fail(); }
-  if (!ns_has_new(p, CLONE_NEWNS)) { fail("a new mount namespace is required"); child_fail(); }
-
-  int in_userns = 0;
-  for (size_t i = 0; i < p->n_ns; i++) in_userns |= p->ns[i].flag == CLONE_NEWUSER;
-
-  int rootfd = -1;
-  if (mounts_prepare_root(p, &rootfd) < 0) child_fail();
-  /* Host-side handles, taken before pivot_root makes the host unreachable. */
-  int fifofd = fifo_open(p);
-  if (fifofd < 0 && p->exec_fifo) child_fail();
-  int consock = console_connect(p);
-  if (consock < 0 && p->console_socket) child_fail();
-  int procfd = -1;
-  if (p->n_sysctls || p->has_oom) {
-    if ((procfd = proc_open_private()) < 0) child_fail();
+  int in_userns = 0, join_mnt = 0;
+  for (size_t i = 0; i < p->n_ns; i++) {
+    in_userns |= p->ns[i].flag == CLONE_NEWUSER;
+    join_mnt |= p->ns[i].flag == CLONE_NEWNS && p->ns[i].path[0];
   }
-  if (mounts_apply(p, rootfd) < 0) child_fail();
-  if (devices_create(p, rootfd, in_userns) < 0) child_fail();
-  if (symlinks_create(p, rootfd) < 0) child_fail();
-  if (p->cwd) {
-    int cfd = ps_mkdir_all(rootfd, p->cwd, 0755);
-    if (cfd < 0) { fail_errno(errno, "mkdir cwd %s", p->cwd); child_fail(); }
-    close(cfd);
+  if (!join_mnt && !ns_has_new(p, CLONE_NEWNS)) { fail("a new or joined mount namespace is required"); child_fail(); }
+
+  int fifofd = -1, procfd = -1;
+  if (join_mnt) {
+    /* exec into a running container: its rootfs is already set up; "/" is its root since setns. */
+    if (p->exec_fifo) { fail("exec fifo given with a joined mount namespace"); child_fail(); }
+    if (p->n_sysctls || p->has_oom) {
+      if ((procfd = proc_open_private()) < 0) child_fail();
+    }
+  } else {
+    int rootfd = -1;
+    if (mounts_prepare_root(p, &rootfd) < 0) child_fail();
+    /* Host-side handles, taken before pivot_root makes the host unreachable. */
+    fifofd = fifo_open(p);
+    if (fifofd < 0 && p->exec_fifo) child_fail();
+    if (p->n_sysctls || p->has_oom) {
+      if ((procfd = proc_open_private()) < 0) child_fail();
+    }
+    if (mounts_apply(p, rootfd) < 0) child_fail();
+    if (devices_create(p, rootfd, in_userns) < 0) child_fail();
+    if (symlinks_create(p, rootfd) < 0) child_fail();
+    if (p->cwd) {
+      int cfd = ps_mkdir_all(rootfd, p->cwd, 0755);
+      if (cfd < 0) { fail_errno(errno, "mkdir cwd %s", p->cwd); child_fail(); }
+      close(cfd);
+    }
+    if (mounts_pivot(p, rootfd) < 0) child_fail();
+    close(rootfd);
+    if (mounts_readonly_and_masked(p) < 0) child_fail();
   }
-  if (mounts_pivot(p, rootfd) < 0) child_fail();
-  close(rootfd);
-  if (mounts_readonly_and_masked(p) < 0) child_fail();
-  if (p->terminal && terminal_setup(p, consock) < 0) child_fail();
-  if (mounts_readonly_root(p) < 0) child_fail();
+  if (p->terminal && terminal_setup(p, g_consock) < 0) child_fail();
+  if (!join_mnt && mounts_readonly_root(p) < 0) child_fail();
   if (set_hostname(p) < 0) child_fail();
   if (sysctls_apply(p, procfd) < 0) child_fail();
   if (oom_apply(p, procfd) < 0) child_fail();
@@ -167,6 +176,8 @@ static __attribute__((noreturn)) void c1_main(const struct plan *p) {
   if (p->n_ns > 16) { fail("too many namespaces"); child_fail(); }
   if (ns_open_paths(p, nsfds) < 0) child_fail();
   if (sync_recv(g_sync_fd, buf, sizeof buf) != M_GO) _exit(1);
+  g_consock = console_connect(p);
+  if (g_consock < 0 && p->console_socket) child_fail();
 
   int userns = 0;
   for (size_t i = 0; i < p->n_ns; i++) userns |= p->ns[i].flag == CLONE_NEWUSER;
