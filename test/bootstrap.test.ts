@@ -287,7 +287,7 @@ t.test('failures are reported after a full rollback', async (t) => {
   const run = (extra: PlanRecord[], args?: string[]) => {
     const recs = basePlan(rootfs, dir, 'true', [rec(Rec.CGROUP, str(created)), rec(Rec.CGROUP, str(cgMem)), ...extra]);
     const plan = args ? recs.filter((r) => r.type !== Rec.ARG).concat(args.map((a) => rec(Rec.ARG, str(a)))) : recs;
-    return runBootstrap(encodePlan(plan));
+    return runBootstrap(encodePlan(plan)).then(async (r) => { await killInit(r.ok); return r; }); // unexpected success
   };
   const checkClean = (what: string) => {
     t.notOk(fs.existsSync(`${existing}/a`), `${what}: created cgroup dirs removed`);
@@ -330,6 +330,7 @@ t.test('masking refuses a /dev/null that is not 1:3', async (t) => {
     .filter((r) => !(r.type === Rec.DEVICE && 'str' in r.fields[7] && r.fields[7].str === '/dev/null'))
     .concat([rec(Rec.SYMLINK, str('/proc/sys/kernel/core_pattern'), str('/dev/null'))]);
   const r = await runBootstrap(encodePlan(plan));
+  await killInit(r.ok); // only on an unexpected success
   t.equal(r.code, 1);
   t.match(r.error, /^mask \/proc\/keys: \/dev\/null is not the null device \(char 1:3\)$/);
   t.notOk(hostMountsMention(rootfs), 'no mount left');
