@@ -84,6 +84,8 @@ static __attribute__((noreturn)) void child_fail(void) {
 
 /* ---- C2: the container init ---- */
 
+static int g_fifofd = -1; /* exec.fifo reader, opened by P, inherited by C1 and C2 */
+
 static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   umask(0); /* created nodes and dirs get exactly the modes asked for */
   if (setsid() < 0) { fail_errno(errno, "setsid"); child_fail(); }
@@ -104,9 +106,9 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   } else {
     int rootfd = -1;
     if (mounts_prepare_root(p, &rootfd) < 0) child_fail();
-    /* Host-side handles, taken before pivot_root makes the host unreachable. */
-    fifofd = fifo_open(p);
-    if (fifofd < 0 && p->exec_fifo) child_fail();
+    /* Host-side handles, taken before pivot_root makes the host unreachable; the fifo was
+     * opened by P (a user-ns root may not even reach the state dir). */
+    fifofd = g_fifofd;
     if (p->n_sysctls || p->has_oom) {
       if ((procfd = proc_open_private()) < 0) child_fail();
     }
@@ -259,6 +261,7 @@ int main(int argc, char **argv) {
   if (plan_decode(buf, len, &plan) < 0) goto fail;
   close_extra_fds(&plan, report_fd);
 
+  if (plan.exec_fifo && (g_fifofd = fifo_open(&plan)) < 0) goto fail;
   if (cgroups_create(&plan, &cg) < 0) goto fail;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) { fail_errno(errno, "socketpair"); goto fail; }
 
@@ -273,6 +276,8 @@ int main(int argc, char **argv) {
     c1_main(&plan);
   }
   close(sv[1]);
+  /* Only the init keeps a reader: once it is gone, `start` gets ENXIO instead of a silent success. */
+  if (g_fifofd >= 0) { close(g_fifofd); g_fifofd = -1; }
   if (cgroups_join(&plan, g_c1) < 0) goto fail;
   sync_send(sv[0], M_GO, NULL);
 

@@ -157,9 +157,14 @@ int exec_resolve(const struct plan *p, char *out, size_t outsz) {
   return fail("exec: \"%s\": executable file not found in $PATH", name);
 }
 
+/* Creates exec.fifo (0622, as runc) in the fresh state dir and opens the reader end. */
 int fifo_open(const struct plan *p) {
   if (!p->exec_fifo) return -1;
-  int fd = open(p->exec_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  mode_t old = umask(0);
+  int r = mkfifo(p->exec_fifo, 0622);
+  umask(old);
+  if (r < 0 && errno != EEXIST) return fail_errno(errno, "mkfifo %s", p->exec_fifo);
+  int fd = open(p->exec_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return fail_errno(errno, "open exec fifo %s", p->exec_fifo);
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
