@@ -8,17 +8,13 @@ import { HullError } from './errors';
 import { MS, parseMountOptions, ROOTFS_PROPAGATION } from './mounts';
 import { i32, PlanRecord, Rec, rec, str, u32, u64 } from './plan';
 import { seccompRecords } from './seccomp';
+import { RLIMITS } from './kernel-names';
 
 export const CLONE_FLAGS: Record<string, number> = {
   mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000, pid: 0x20000000,
   network: 0x40000000, cgroup: 0x02000000, time: 0x00000080,
 };
 
-const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
-};
 
 // runc's defaults: the devices every container gets, and the /dev symlinks.
 const DEFAULT_DEVICES = [

@@ -39,17 +39,8 @@ export interface StoredState {
   hull: Internal;
 }
 
-export interface PublicState {
-  ociVersion: string;
-  id: string;
-  pid: number;
-  status: Status;
-  bundle: string;
-  rootfs: string;
-  created: string;
-  owner: string;
-  annotations?: Record<string, string>;
-}
+/** What `state` prints: the OCI state (runtime-spec state.md). */
+export type PublicState = Omit<StoredState, 'hull'>;
 
 export function defaultRoot(): string {
   return '/run/hull';

@@ -4,6 +4,7 @@
 // here cover what a schema cannot say (cross-field rules, absolute paths, uniqueness).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CAPS, RLIMITS } from './kernel-names';
 
 export interface Validation { errors: string[]; warnings: string[] }
 
@@ -130,22 +131,9 @@ interface Config {
   mounts?: Mount[]; hooks?: Record<string, Hook[] | undefined>; linux?: Linux;
 }
 
-const RLIMITS = new Set([
-  'RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_CPU', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_LOCKS', 'RLIMIT_MEMLOCK',
-  'RLIMIT_MSGQUEUE', 'RLIMIT_NICE', 'RLIMIT_NOFILE', 'RLIMIT_NPROC', 'RLIMIT_RSS', 'RLIMIT_RTPRIO',
-  'RLIMIT_RTTIME', 'RLIMIT_SIGPENDING', 'RLIMIT_STACK',
-]);
+const RLIMIT_NAMES = new Set(Object.keys(RLIMITS));
 
-// capabilities(7) as of Linux 6.x (CAP_CHECKPOINT_RESTORE = 40).
-const CAPABILITIES = new Set([
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
-  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
-  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
-  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-]);
+const CAPABILITIES = new Set<string>(CAPS);
 
 // sysctls isolated by the IPC namespace (ipc_namespaces(7)); fs.mqueue.* too, by prefix.
 const IPC_SYSCTLS = new Set([
@@ -202,7 +190,7 @@ class ConfigChecker {
     });
     const seen = new Set<string>();
     p.rlimits?.forEach((r, i) => {
-      if (!RLIMITS.has(r.type)) this.err(`/process/rlimits/${i}/type must be one of ${[...RLIMITS].join(', ')}`);
+      if (!RLIMIT_NAMES.has(r.type)) this.err(`/process/rlimits/${i}/type must be one of ${[...RLIMIT_NAMES].sort().join(', ')}`);
       else if (seen.has(r.type)) this.err(`/process/rlimits/${i}/type "${r.type}" is duplicated`);
       seen.add(r.type);
       if (r.soft > r.hard) this.err(`/process/rlimits/${i}/soft must not exceed hard`);
