@@ -120,7 +120,7 @@ ctest(t, 'run: exit codes 0, 3, and 137 when the process SIGKILLs itself', async
   await c.assertNothingLeft(t, 'after runs')
 })
 
-ctest(t, 'run prints the container output and passes stdin through', async (c, t) => {
+ctest(t, 'run passes the container stdout and stderr through unchanged', async (c, t) => {
   const b = c.bundle()
   b.sh('echo out-line; echo err-line >&2')
   const id = c.id()
