@@ -24,6 +24,14 @@ export interface HullNative {
   waitpid(pid: number): Promise<WaitStatus>;
   /** waitpid(pid, WNOHANG): null when still running. */
   waitpidNoHang(pid: number): WaitStatus | null;
+  /** A listening AF_UNIX stream socket bound at path (O_CLOEXEC). */
+  unixListen(path: string): number;
+  /** Accept one connection on listenFd and receive exactly one fd (O_CLOEXEC) and its text payload. Throws ETIMEDOUT, EPROTO. */
+  recvFd(listenFd: number, timeoutMs: number): { fd: number; name: string };
+  /** TIOCGWINSZ; null when fd is not a terminal. */
+  getWinsize(fd: number): { rows: number; cols: number } | null;
+  /** TIOCSWINSZ. */
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
 
 let cached: HullNative | undefined;

@@ -200,12 +200,33 @@ export function buildPlan(inp: PlanInput): PlanResult {
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) add(rec(Rec.SYSCTL, str(k), str(String(v))));
   if (inp.noNewKeyring) add(rec(Rec.NO_NEW_KEYRING));
 
-  // Process.
+  // Process (shared with exec).
+  for (const r of processRecords(proc, { seccomp: linux.seccomp, consoleSocket: inp.consoleSocket, warn })) add(r);
+  add(rec(Rec.EXEC_FIFO, str(inp.fifo)));
+  if (inp.preserveFds > 0) add(rec(Rec.PRESERVE_FDS, u32(inp.preserveFds)));
+
+  return { records, rootfs, namespaces };
+}
+
+export interface ProcessPlanOptions {
+  /** linux.seccomp of the container */
+  seccomp?: Spec;
+  consoleSocket?: string;
+  warn: (msg: string) => void;
+  /** prefix of error messages (default `config.json`) */
+  where?: string;
+}
+
+/** The process part of a plan, shared by create and exec: rlimits, oom, user, caps, nnp, seccomp, terminal, cwd, args, env. */
+export function processRecords(proc: Spec, o: ProcessPlanOptions): PlanRecord[] {
+  const where = o.where ?? 'config.json';
+  const out: PlanRecord[] = [];
+  const add = (r: PlanRecord) => out.push(r);
   const seenRlimit = new Set<string>();
   for (const r of proc.rlimits ?? []) {
     const n = RLIMITS[r.type];
-    if (n === undefined) throw new HullError(`config.json: unknown rlimit type ${r.type}`);
-    if (seenRlimit.has(r.type)) throw new HullError(`config.json: duplicate rlimit type ${r.type}`);
+    if (n === undefined) throw new HullError(`${where}: unknown rlimit type ${r.type}`);
+    if (seenRlimit.has(r.type)) throw new HullError(`${where}: duplicate rlimit type ${r.type}`);
     seenRlimit.add(r.type);
     add(rec(Rec.RLIMIT, u32(n), u64(BigInt(r.soft)), u64(BigInt(r.hard))));
   }
@@ -214,23 +235,20 @@ export function buildPlan(inp: PlanInput): PlanResult {
   const gids: number[] = user.additionalGids ?? [];
   add(rec(Rec.USER, u32(user.uid ?? 0), u32(user.gid ?? 0), u32(user.umask ?? 0xffffffff), u32(gids.length), ...gids.map((g) => u32(g))));
   if (proc.capabilities) {
-    const c = capSets(proc.capabilities, warn);
+    const c = capSets(proc.capabilities, o.warn);
     add(rec(Rec.CAPS, u64(c.bounding), u64(c.effective), u64(c.permitted), u64(c.inheritable), u64(c.ambient)));
   }
   if (proc.noNewPrivileges) add(rec(Rec.NO_NEW_PRIVS));
-  if (linux.seccomp) for (const r of seccompRecords(linux.seccomp)) add(r);
+  if (o.seccomp) for (const r of seccompRecords(o.seccomp)) add(r);
   if (proc.terminal) {
     add(rec(Rec.TERMINAL));
-    if (inp.consoleSocket) add(rec(Rec.CONSOLE_SOCKET, str(inp.consoleSocket)));
+    if (o.consoleSocket) add(rec(Rec.CONSOLE_SOCKET, str(o.consoleSocket)));
     if (proc.consoleSize) add(rec(Rec.CONSOLE_SIZE, u32(proc.consoleSize.height), u32(proc.consoleSize.width)));
   }
-  if (!proc.cwd || !proc.cwd.startsWith('/')) throw new HullError('config.json: process.cwd must be an absolute path');
+  if (!proc.cwd || !proc.cwd.startsWith('/')) throw new HullError(`${where}: process.cwd must be an absolute path`);
   add(rec(Rec.CWD, str(proc.cwd)));
-  if (!Array.isArray(proc.args) || proc.args.length === 0) throw new HullError('config.json: process.args must not be empty');
+  if (!Array.isArray(proc.args) || proc.args.length === 0) throw new HullError(`${where}: process.args must not be empty`);
   for (const a of proc.args) add(rec(Rec.ARG, str(a)));
   for (const e of proc.env ?? []) add(rec(Rec.ENV, str(e)));
-  add(rec(Rec.EXEC_FIFO, str(inp.fifo)));
-  if (inp.preserveFds > 0) add(rec(Rec.PRESERVE_FDS, u32(inp.preserveFds)));
-
-  return { records, rootfs, namespaces };
+  return out;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -73,9 +74,14 @@ int terminal_setup(const struct plan *p, int sock) {
   }
   char name[64];
   snprintf(name, sizeof name, "/dev/pts/%d", ptn);
-  console = ps_create_file(root, "/dev/console", 0666);
-  if (console < 0) { fail_errno(errno, "create /dev/console"); goto out; }
-  if (bind_fd_onto(slave, console, 0) < 0) { fail_errno(errno, "mount %s to /dev/console", name); goto out; }
+  /* exec (a joined mount namespace): the container's /dev/console stays the init's */
+  int exec_mode = 0;
+  for (size_t i = 0; i < p->n_ns; i++) exec_mode |= p->ns[i].flag == CLONE_NEWNS && p->ns[i].path[0];
+  if (!exec_mode) {
+    console = ps_create_file(root, "/dev/console", 0666);
+    if (console < 0) { fail_errno(errno, "create /dev/console"); goto out; }
+    if (bind_fd_onto(slave, console, 0) < 0) { fail_errno(errno, "mount %s to /dev/console", name); goto out; }
+  }
   if (send_fd(sock, master, name) < 0) { fail_errno(errno, "send pty master over console socket %s", p->console_socket); goto out; }
   if (ioctl(slave, TIOCSCTTY, 0) < 0) { fail_errno(errno, "set controlling tty"); goto out; }
   for (int fd = 0; fd < 3; fd++)

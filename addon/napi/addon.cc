@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -185,6 +188,114 @@ Napi::Value WaitpidNoHang(const Napi::CallbackInfo &info) {
   return StatusObject(env, status);
 }
 
+// unixListen(path): a listening AF_UNIX stream socket bound at path (O_CLOEXEC). The console
+// socket hull hands the bootstrap when it relays a terminal itself.
+Napi::Value UnixListen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowType(env, "unixListen(path: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return Throw(env, "bind", ENAMETOOLONG);
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return Throw(env, "socket", errno);
+  if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(s, 4) < 0) {
+    int e = errno;
+    close(s);
+    return Throw(env, "bind", e);
+  }
+  return Napi::Number::New(env, s);
+}
+
+// recvFd(listenFd, timeoutMs): accept one connection and receive exactly one fd (SCM_RIGHTS,
+// O_CLOEXEC) with its text payload, e.g. the pty master and "/dev/pts/N". Throws ETIMEDOUT when
+// nobody connected in time, EPROTO when the message did not carry exactly one fd.
+Napi::Value RecvFd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t lfd, timeout;
+  if (!IntArg(info, 0, &lfd) || !IntArg(info, 1, &timeout)) return ThrowType(env, "recvFd(listenFd: number, timeoutMs: number)");
+  int64_t deadline = timeout < 0 ? -1 : NowMs() + timeout;
+  auto wait_in = [&](int fd) -> int {
+    for (;;) {
+      struct pollfd p = {fd, POLLIN, 0};
+      int left = -1;
+      if (deadline >= 0) {
+        int64_t rem = deadline - NowMs();
+        left = rem < 0 ? 0 : (rem > 0x7fffffff ? 0x7fffffff : (int)rem);
+      }
+      int r = poll(&p, 1, left);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return errno;
+      return r == 0 ? ETIMEDOUT : 0;
+    }
+  };
+  int err = wait_in((int)lfd);
+  if (err) return Throw(env, "accept", err);
+  int conn;
+  do conn = accept4((int)lfd, nullptr, nullptr, SOCK_CLOEXEC); while (conn < 0 && errno == EINTR);
+  if (conn < 0) return Throw(env, "accept", errno);
+  if ((err = wait_in(conn))) { close(conn); return Throw(env, "recvmsg", err); }
+  char name[4096];
+  union { char buf[CMSG_SPACE(sizeof(int) * 4)]; struct cmsghdr align; } cbuf;
+  memset(&cbuf, 0, sizeof cbuf);
+  struct iovec iov = {name, sizeof name - 1};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf.buf;
+  msg.msg_controllen = sizeof cbuf.buf;
+  ssize_t n;
+  do n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(conn);
+  if (n < 0) return Throw(env, "recvmsg", e);
+  int fds[4], nfds = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k && nfds < 4; i++) memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+  }
+  if (nfds != 1 || (msg.msg_flags & MSG_CTRUNC)) {
+    for (int i = 0; i < nfds; i++) close(fds[i]);
+    return Throw(env, "recvmsg", EPROTO);
+  }
+  name[n] = 0;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fd", Napi::Number::New(env, fds[0]));
+  o.Set("name", Napi::String::New(env, name, strnlen(name, (size_t)n)));
+  return o;
+}
+
+// getWinsize(fd): {rows, cols} of a terminal, or null when fd is not one.
+Napi::Value GetWinsize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!IntArg(info, 0, &fd)) return ThrowType(env, "getWinsize(fd: number)");
+  struct winsize ws;
+  if (ioctl((int)fd, TIOCGWINSZ, &ws) < 0) {
+    if (errno == ENOTTY || errno == EBADF || errno == EINVAL) return env.Null();
+    return Throw(env, "ioctl(TIOCGWINSZ)", errno);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rows", Napi::Number::New(env, ws.ws_row));
+  o.Set("cols", Napi::Number::New(env, ws.ws_col));
+  return o;
+}
+
+// setWinsize(fd, rows, cols): TIOCSWINSZ (the kernel then sends SIGWINCH to the foreground group).
+Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd, rows, cols;
+  if (!IntArg(info, 0, &fd) || !IntArg(info, 1, &rows) || !IntArg(info, 2, &cols) || rows < 0 || cols < 0 || rows > 0xffff || cols > 0xffff)
+    return ThrowType(env, "setWinsize(fd: number, rows: 0..65535, cols: 0..65535)");
+  struct winsize ws = {};
+  ws.ws_row = (unsigned short)rows;
+  ws.ws_col = (unsigned short)cols;
+  if (ioctl((int)fd, TIOCSWINSZ, &ws) < 0) return Throw(env, "ioctl(TIOCSWINSZ)", errno);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
@@ -193,6 +304,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper, "setChildSubreaper"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
   exports.Set("waitpidNoHang", Napi::Function::New(env, WaitpidNoHang, "waitpidNoHang"));
+  exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
+  exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   return exports;
 }
 
