@@ -8,7 +8,7 @@ import type { GlobalOptions } from './lifecycle';
 
 const VERSION = '0.1.0';
 
-function globals(a: any): GlobalOptions {
+export function globals(a: any): GlobalOptions {
   return {
     root: a.root || '/run/hull',
     systemdCgroup: !!a['systemd-cgroup'],
@@ -20,11 +20,11 @@ function globals(a: any): GlobalOptions {
 const lifecycle = () => require('./lifecycle') as typeof import('./lifecycle');
 const manage = () => require('./manage') as typeof import('./manage');
 
-function print(text: string): void {
+export function print(text: string): void {
   fs.writeSync(1, text);
 }
 
-function versionText(): string {
+export function versionText(): string {
   let info: { commit?: string; libseccomp?: string } = {};
   try {
     info = JSON.parse(fs.readFileSync(require('node:path').join(__dirname, 'buildinfo.json'), 'utf8'));
@@ -33,7 +33,7 @@ function versionText(): string {
 }
 
 /** runc's `list` table: Go tabwriter(minwidth 12, tabwidth 1, padding 3). */
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(12, ...rows.map((r) => r[c].length + 3)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('') + '\n').join('');
 }
@@ -48,7 +48,7 @@ const createFlags = (y: Argv) =>
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N additional file descriptors (3..3+N-1) to the container' })
     .positional('id', { type: 'string', describe: 'container id' });
 
-function createOptions(a: any) {
+export function createOptions(a: any) {
   const n = Number(a['preserve-fds'] ?? 0);
   if (!Number.isInteger(n) || n < 0) throw new HullError(`invalid --preserve-fds ${a['preserve-fds']}`);
   return {
@@ -81,7 +81,7 @@ function loadYargs(): typeof import('yargs/yargs') {
 const VALUE_GLOBALS = new Set(['--root', '--log', '--log-format', '--rootless']);
 
 /** `hull --version` / `-v` before any command (runc's form); `create -v` stays an error. */
-function wantsVersion(argv: string[]): boolean {
+export function wantsVersion(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--version' || a === '-v') return true;
@@ -166,14 +166,15 @@ export async function main(rawArgv: string[]): Promise<number> {
         else print(table([['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...all.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])]));
       })
     .command('spec', 'write a default config.json', (y2) =>
-      y2.option('bundle', { alias: 'b', type: 'string', default: '' })
-        .option('rootless', { type: 'boolean', default: false, describe: 'a spec for a rootless container' }),
+      y2.option('bundle', { alias: 'b', type: 'string', default: '' }),
       (a: any) => {
+        // `spec --rootless` is a bare flag here, while the global --rootless takes a value.
+        const rootless = a.rootless === true || a.rootless === '' || a.rootless === 'true';
         const path = require('node:path') as typeof import('node:path');
         const file = path.join(a.bundle || process.cwd(), 'config.json');
         if (fs.existsSync(file)) throw new HullError('File config.json exists. Remove it first');
         const { defaultSpec } = require('./spec') as typeof import('./spec');
-        fs.writeFileSync(file, JSON.stringify(defaultSpec(!!a.rootless), null, '\t') + '\n');
+        fs.writeFileSync(file, JSON.stringify(defaultSpec(rootless), null, '\t') + '\n');
       })
     .command('check', 'validate a bundle and explain what hull will do with it (exit 0 or 1)', (y2) =>
       y2.option('bundle', { alias: 'b', type: 'string', default: '' }),

@@ -128,6 +128,8 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
         format: STATE_FORMAT, initStartTime: '', cgroup: dirs, namespaces: plan.namespaces,
         pidNamespace: !('pid' in plan.namespaces) ? 'host' : plan.namespaces.pid ? 'joined' : 'new',
         systemd: g.systemdCgroup, rootless: g.rootless,
+        // exec's defaults (runc keeps the whole config; the bundle may change after create)
+        config: { process: spec.process, seccomp: spec.linux?.seccomp, noNewKeyring: o.noNewKeyring },
       },
     };
     // Saved before the bootstrap runs, so `delete --force` can clean a create that died mid-way.
@@ -331,7 +333,8 @@ export function state(g: GlobalOptions, id: string): PublicState {
   const store = new Store(g.root);
   validateId(id);
   const st = store.load(id);
-  return publicState(st, statusOf(store, st));
+  // runc's `state` leaves owner empty (its `list` fills it in); engines read neither.
+  return { ...publicState(st, statusOf(store, st)), owner: '' };
 }
 
 export function list(g: GlobalOptions): PublicState[] {

@@ -9,6 +9,7 @@ import { MS, parseMountOptions, ROOTFS_PROPAGATION } from './mounts';
 import { i32, PlanRecord, Rec, rec, str, u32, u64 } from './plan';
 import { seccompRecords } from './seccomp';
 import { RLIMITS } from './kernel-names';
+import { logDebug } from './log';
 
 export const CLONE_FLAGS: Record<string, number> = {
   mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000, pid: 0x20000000,
@@ -100,6 +101,12 @@ function cgroupMountRecords(m: Spec, flags: number, cg: CgroupDirs, cgroupns: bo
   return out;
 }
 
+/** Absolute and normalised; a relative destination is taken as relative to "/" (deprecated in spec 1.2+). */
+function mountDestination(dest: unknown, where: string): string {
+  if (typeof dest !== 'string' || dest === '') throw new HullError(`${where}: mount destination must not be empty`);
+  return path.posix.resolve('/', dest);
+}
+
 function mountRec(flags: number, propagation: number, hflags: number, type: string, source: string, dest: string, data: string): PlanRecord {
   return rec(Rec.MOUNT, u32(flags >>> 0), u32(propagation >>> 0), u32(hflags), str(type), str(source), str(dest), str(data));
 }
@@ -133,6 +140,14 @@ export function buildPlan(inp: PlanInput): PlanResult {
     throw new HullError('unable to set hostname without a private UTS namespace');
   }
   if (spec.domainname && !('uts' in namespaces)) throw new HullError('unable to set domainname without a private UTS namespace');
+  const offsets = linux.timeOffsets ?? {};
+  if (Object.keys(offsets).length && namespaces.time !== '') {
+    throw new HullError('config.json: linux.timeOffsets needs a new time namespace');
+  }
+  for (const [clock, id] of [['monotonic', 1], ['boottime', 7]] as const) {
+    const o = offsets[clock];
+    if (o) add(rec(Rec.TIME_OFFSET, u32(id), u64(BigInt.asUintN(64, BigInt(o.secs ?? 0))), u32(o.nanosecs ?? 0)));
+  }
   if (newUserns) {
     if (!linux.uidMappings?.length || !linux.gidMappings?.length) {
       throw new HullError('config.json: a new user namespace needs linux.uidMappings and linux.gidMappings');
@@ -152,8 +167,9 @@ export function buildPlan(inp: PlanInput): PlanResult {
   if (inp.noPivot) add(rec(Rec.NO_PIVOT));
 
   const cgroupns = 'cgroup' in namespaces;
-  (spec.mounts ?? []).forEach((m: Spec, i: number) => {
-    const where = `mounts[${i}] (${m.destination})`;
+  (spec.mounts ?? []).forEach((orig: Spec, i: number) => {
+    const where = `mounts[${i}] (${orig.destination})`;
+    const m = { ...orig, destination: mountDestination(orig.destination, where) };
     const parsed = parseMountOptions(m.type, m.options, where);
     if (m.type === 'cgroup' || m.type === 'cgroup2') {
       for (const r of cgroupMountRecords(m, parsed.flags, inp.cgroups, cgroupns)) add(r);
@@ -236,6 +252,11 @@ export function processRecords(proc: Spec, o: ProcessPlanOptions): PlanRecord[] 
   add(rec(Rec.USER, u32(user.uid ?? 0), u32(user.gid ?? 0), u32(user.umask ?? 0xffffffff), u32(gids.length), ...gids.map((g) => u32(g))));
   if (proc.capabilities) {
     const c = capSets(proc.capabilities, o.warn);
+    // The kernel only raises an ambient capability that is permitted and inheritable; runc's
+    // default spec asks for ambient ones without inheritable, so drop those quietly.
+    const ambient = c.ambient & c.permitted & c.inheritable;
+    if (ambient !== c.ambient) logDebug(`ambient capabilities not both permitted and inheritable are dropped (mask 0x${(c.ambient & ~ambient).toString(16)})`);
+    c.ambient = ambient;
     add(rec(Rec.CAPS, u64(c.bounding), u64(c.effective), u64(c.permitted), u64(c.inheritable), u64(c.ambient)));
   }
   if (proc.noNewPrivileges) add(rec(Rec.NO_NEW_PRIVS));

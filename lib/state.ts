@@ -23,7 +23,7 @@ export interface Internal {
   systemd: boolean;
   rootless: boolean;
   hooks?: unknown;
-  config?: { process?: unknown; seccomp?: unknown; capabilities?: unknown };
+  config?: { process?: unknown; seccomp?: unknown; capabilities?: unknown; noNewKeyring?: boolean };
 }
 
 export interface StoredState {

@@ -13,7 +13,11 @@ enum {
   R_DEVICE, R_SYMLINK, R_HOSTNAME, R_DOMAINNAME, R_SYSCTL, R_CAPS, R_NO_NEW_PRIVS, R_RLIMIT,
   R_OOM_SCORE_ADJ, R_USER, R_CWD, R_ARG, R_ENV, R_EXEC_FIFO, R_NO_NEW_KEYRING, R_PRESERVE_FDS,
   R_SECCOMP, R_SECCOMP_ARCH, R_SECCOMP_RULE, R_DEBUG, R_CONSOLE_SOCKET, R_CONSOLE_SIZE,
-  R_CONTAINER_ID, R_TERMINAL, R_MAX_TYPE = R_TERMINAL
+  R_CONTAINER_ID, R_TERMINAL, R_TIME_OFFSET = 38,
+  R_HOOK_STATE = 40, R_HOOK = 41, /* hooks: 40-49 */
+  /* Highest number any range reserves (hooks 40-49, security 50-69, exec 70-79); a number in
+   * range that the decoder has no case for is still rejected by the switch's default. */
+  R_MAX_TYPE = 79
 };
 
 #define PLAN_MAGIC 0x504C5548u
@@ -33,8 +37,13 @@ struct device_req { uint32_t kind, major, minor, mode, uid, gid, hflags; const c
 struct symlink_req { const char *target, *linkpath; };
 struct sysctl_req { const char *key, *value; };
 struct rlimit_req { uint32_t resource; uint64_t soft, hard; };
+struct time_offset { uint32_t clock; int64_t secs; uint32_t nsecs; };
 struct sc_arg { uint32_t index, op; uint64_t value, value_two; };
 struct sc_rule { uint32_t action, errno_ret, nargs; const struct sc_arg *args; const char *syscall; };
+/* kind: HOOK_PRESTART..HOOK_START_CONTAINER; timeout in seconds, 0 = none; argv/envp NULL-terminated */
+enum { HOOK_PRESTART = 0, HOOK_CREATE_RUNTIME = 1, HOOK_CREATE_CONTAINER = 2, HOOK_START_CONTAINER = 3, HOOK_KINDS = 4 };
+struct hook_req { uint32_t kind, timeout; const char *path; const char **argv, **envp; size_t index; };
+#define MAX_HOOKS 1024
 
 /* Every pointer points into the plan buffer (strings were checked NUL-terminated in place),
  * except the arrays, which are allocated once after counting. */
@@ -69,6 +78,10 @@ struct plan {
   const char *console_socket;
   int has_console_size; uint32_t console_rows, console_cols;
   const char *container_id;
+  struct time_offset time_offsets[2]; size_t n_time_offsets;
+  /* hooks: state JSON = head + "status":"<s>","pid":<n> + tail; hooks in plan order */
+  const char *hook_state_head, *hook_state_tail;
+  struct hook_req *hooks; size_t n_hooks;
 };
 
 /* report.c: errors carry context up; the message lives in one static buffer per process. */
@@ -92,6 +105,7 @@ int seal_ensure(char **argv);
 
 /* namespaces.c (runs in C1) */
 int ns_open_paths(const struct plan *p, int *fds);
+int time_offsets_write(const struct plan *p);
 int ns_join(const struct plan *p, const int *fds, int user);
 uint32_t ns_new_flags(const struct plan *p);
 int ns_has_new(const struct plan *p, uint32_t flag);
@@ -152,5 +166,12 @@ int seccomp_load_ctx(const struct plan *p, void *ctx);
 /* terminal.c (C2) */
 int console_connect(const struct plan *p);
 int terminal_setup(const struct plan *p, int sockfd);
+
+/* hooks.c: prestart/createRuntime (P, runtime namespaces), createContainer/startContainer (C2) */
+int hooks_any(const struct plan *p, uint32_t kind);
+int hooks_run(const struct plan *p, uint32_t kind, const char *status, pid_t pid);
+
+/* features.c: `hull-bootstrap --features` (what this build + kernel support, as JSON) */
+int features_print(void);
 
 #endif

@@ -197,6 +197,8 @@ static __attribute__((noreturn)) void c1_main(const struct plan *p) {
   if (ns_join(p, nsfds, 0) < 0) child_fail();
   uint32_t flags = ns_new_flags(p) & ~(uint32_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
   if (flags && unshare((int)flags) < 0) { fail_errno(errno, "unshare namespaces 0x%x", flags); child_fail(); }
+  /* Time offsets can only be set before any process lives in the new time namespace (C2 will). */
+  if (p->n_time_offsets && time_offsets_write(p) < 0) child_fail();
   /* cgroup ns last: its root is the cgroup P has just put us in. */
   if (ns_has_new(p, CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) { fail_errno(errno, "unshare cgroup namespace"); child_fail(); }
 

@@ -62,3 +62,21 @@ int ns_write_maps(const struct plan *p, pid_t pid) {
   if (p->gid_map && p->gid_map[0] && write_proc(pid, "gid_map", p->gid_map) < 0) return -1;
   return 0;
 }
+
+/* linux.timeOffsets -> /proc/self/timens_offsets, after unshare(CLONE_NEWTIME), before the fork. */
+int time_offsets_write(const struct plan *p) {
+  char buf[128];
+  int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno(errno, "open /proc/self/timens_offsets");
+  for (size_t i = 0; i < p->n_time_offsets; i++) {
+    const struct time_offset *t = &p->time_offsets[i];
+    int n = snprintf(buf, sizeof buf, "%s %lld %u\n", t->clock == 1 ? "monotonic" : "boottime", (long long)t->secs, t->nsecs);
+    if (write(fd, buf, (size_t)n) != n) {
+      int e = errno;
+      close(fd);
+      return fail_errno(e, "write time offset \"%.*s\"", n - 1, buf);
+    }
+  }
+  close(fd);
+  return 0;
+}

@@ -89,6 +89,33 @@ int plan_read_fd(int fd, uint8_t **bufp, size_t *lenp) {
   return 0;
 }
 
+/* HOOK: u32 kind, u32 timeout, u32 nargs, u32 nenv, str path, nargs x str arg, nenv x str env */
+static int decode_hook(struct cur *c, struct plan *p) {
+  struct hook_req *h = &p->hooks[p->n_hooks];
+  uint32_t nargs, nenv;
+  if (get_u32(c, &h->kind) < 0 || get_u32(c, &h->timeout) < 0 || get_u32(c, &nargs) < 0 || get_u32(c, &nenv) < 0) return -1;
+  if (h->kind >= HOOK_KINDS) return PFAIL(c, "unknown hook kind %u", h->kind);
+  if (get_path(c, &h->path, "hook path", 1) < 0) return -1;
+  if (nargs < 1 || nargs > MAX_ARGS) return PFAIL(c, "hook with %u args (1 to %d)", nargs, MAX_ARGS);
+  if (nenv > MAX_ENV) return PFAIL(c, "hook with %u env entries (max %d)", nenv, MAX_ENV);
+  /* every str takes at least its NUL: refuse counts the payload cannot hold before allocating */
+  if ((size_t)nargs + nenv > c->len - c->off) return PFAIL(c, "truncated hook args or env");
+  const char **argv = calloc(nargs + 1, sizeof *argv), **envp = calloc(nenv + 1, sizeof *envp);
+  if (!argv || !envp) { free(argv); free(envp); return fail_errno(ENOMEM, "plan"); }
+  h->argv = argv;
+  h->envp = envp;
+  for (uint32_t k = 0; k < nargs; k++)
+    if (get_str(c, &argv[k], 0, "hook arg") < 0) return -1;
+  for (uint32_t k = 0; k < nenv; k++) {
+    if (get_str(c, &envp[k], 0, "hook env") < 0) return -1;
+    if (!strchr(envp[k], '=') || envp[k][0] == '=') return PFAIL(c, "hook env entry is not K=V");
+  }
+  h->index = 0;
+  for (size_t k = 0; k < p->n_hooks; k++) h->index += p->hooks[k].kind == h->kind;
+  p->n_hooks++;
+  return 0;
+}
+
 #define ALLOC(field, count) do { if ((count) && !((field) = calloc((count) + 1, sizeof *(field)))) return fail_errno(ENOMEM, "plan"); } while (0)
 
 int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
@@ -152,6 +179,8 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
   ALLOC(p->rlimits, counts[R_RLIMIT]);
   ALLOC(p->sc_arches, counts[R_SECCOMP_ARCH]);
   ALLOC(p->sc_rules, counts[R_SECCOMP_RULE]);
+  if (counts[R_HOOK] > MAX_HOOKS) return plan_fail(0, "%zu hooks (max %d)", counts[R_HOOK], MAX_HOOKS);
+  ALLOC(p->hooks, counts[R_HOOK]);
   if (!(p->args = calloc(counts[R_ARG] + 1, sizeof *p->args))) return fail_errno(ENOMEM, "plan");
   if (!(p->env = calloc(counts[R_ENV] + 1, sizeof *p->env))) return fail_errno(ENOMEM, "plan");
 
@@ -310,6 +339,24 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
       break;
     case R_CONTAINER_ID: if (get_str(&c, &p->container_id, 1024, "container id") < 0) return -1; break;
     case R_TERMINAL: p->terminal = 1; break;
+    case R_HOOK_STATE:
+      if (p->hook_state_head) return PFAIL(&c, "record type %d appears twice", R_HOOK_STATE);
+      if (get_str(&c, &p->hook_state_head, 0, "hook state head") < 0 || get_str(&c, &p->hook_state_tail, 0, "hook state tail") < 0) return -1;
+      if (p->hook_state_head[0] != '{' || !p->hook_state_tail[0] || p->hook_state_tail[strlen(p->hook_state_tail) - 1] != '}')
+        return PFAIL(&c, "hook state is not a JSON object");
+      break;
+    case R_HOOK: if (decode_hook(&c, p) < 0) return -1; break;
+    case R_TIME_OFFSET: {
+      if (p->n_time_offsets >= 2) return PFAIL(&c, "more than 2 time offsets");
+      struct time_offset *t = &p->time_offsets[p->n_time_offsets++];
+      uint64_t secs;
+      if (get_u32(&c, &t->clock) < 0 || get_u64(&c, &secs) < 0 || get_u32(&c, &t->nsecs) < 0) return -1;
+      t->secs = (int64_t)secs;
+      if (t->clock != 1 && t->clock != 7) return PFAIL(&c, "time offset for clock %u (only monotonic 1, boottime 7)", t->clock);
+      if (t->nsecs >= 1000000000u) return PFAIL(&c, "time offset nanoseconds %u out of range", t->nsecs);
+      break;
+    }
+    default: return PFAIL(&c, "unknown record type %u", (unsigned)type);
     }
     if (done(&c) < 0) return -1;
   }
@@ -320,6 +367,7 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
   for (size_t k = 0; k < p->n_cg_writes; k++)
     if (p->cg_writes[k].index >= p->n_cgroups) return plan_fail(count, "cgroup write index %u but %zu cgroups", p->cg_writes[k].index, p->n_cgroups);
   if (p->console_socket && !p->terminal) return plan_fail(count, "CONSOLE_SOCKET without TERMINAL");
+  if (p->n_hooks && !p->hook_state_head) return plan_fail(count, "HOOK without HOOK_STATE");
   g_debug = p->debug;
   return 0;
 }
