@@ -25,6 +25,8 @@
 
 /* messages */
 enum { M_DEBUG = 'd', M_WARN = 'w', M_ERROR = 'e', M_MAPS = 'm', M_MAPS_DONE = 'a', M_GO = 'g', M_PID = 'p', M_READY = 'r' };
+/* hooks: C2 -> P "run prestart + createRuntime", P -> C2 "done" with C2's host pid as text */
+enum { M_HOOKS = 'h', M_HOOKS_DONE = 'H' };
 
 static int g_report_fd = -1; /* P only */
 static int g_sync_fd = -1;   /* children: their end of the pair */
@@ -85,6 +87,18 @@ static __attribute__((noreturn)) void child_fail(void) {
 /* ---- C2: the container init ---- */
 
 static int g_fifofd = -1; /* exec.fifo reader, opened by P, inherited by C1 and C2 */
+static pid_t g_host_pid; /* C2's pid as the host sees it (from P), for the hooks' state */
+
+/* C2, after its mounts, before pivot_root: P runs prestart + createRuntime (runtime namespaces),
+ * then C2 runs createContainer. Asked whenever the plan has hooks: C2 learns its host pid here. */
+static int c2_hooks_before_pivot(const struct plan *p) {
+  if (!p->n_hooks) return 0;
+  char text[64];
+  if (sync_send(g_sync_fd, M_HOOKS, NULL) < 0) return fail_errno(errno, "ask for hooks");
+  if (sync_recv(g_sync_fd, text, sizeof text) != M_HOOKS_DONE) _exit(1); /* P failed and reports */
+  g_host_pid = (pid_t)atoi(text);
+  return hooks_run(p, HOOK_CREATE_CONTAINER, "creating", g_host_pid);
+}
 
 static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   umask(0); /* created nodes and dirs get exactly the modes asked for */
@@ -100,6 +114,7 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   if (join_mnt) {
     /* exec into a running container: its rootfs is already set up; "/" is its root since setns. */
     if (p->exec_fifo) { fail("exec fifo given with a joined mount namespace"); child_fail(); }
+    if (p->n_hooks) { fail("hooks given with a joined mount namespace"); child_fail(); }
     if (p->n_sysctls || p->has_oom) {
       if ((procfd = proc_open_private()) < 0) child_fail();
     }
@@ -120,6 +135,7 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
       if (cfd < 0) { fail_errno(errno, "mkdir cwd %s", p->cwd); child_fail(); }
       close(cfd);
     }
+    if (c2_hooks_before_pivot(p) < 0) child_fail();
     if (mounts_pivot(p, rootfd) < 0) child_fail();
     close(rootfd);
     if (mounts_readonly_and_masked(p) < 0) child_fail();
@@ -152,7 +168,17 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   g_sync_fd = -1;
   report_set_sink(NULL);
 
+  /* A second reader of exec.fifo (CLOEXEC, above the preserved fds) stays open through the
+   * startContainer hooks until fds_prepare_exec closes it just before execve: `hull start` waits
+   * for the last reader to go before it runs the poststart hooks. */
+  if (fifofd >= 0) (void)fcntl(fifofd, F_DUPFD_CLOEXEC, 3 + (int)p->preserve_fds);
   if (fifofd >= 0 && fifo_wait(fifofd) < 0) {
+    fprintf(stderr, "hull: %s\n", fail_message());
+    _exit(1);
+  }
+  /* startContainer: in the container, as its process (user, caps, cwd, no_new_privs), before the
+   * late seccomp load. `start` has returned: the error goes to the container's stderr. */
+  if (hooks_run(p, HOOK_START_CONTAINER, "created", g_host_pid) < 0) {
     fprintf(stderr, "hull: %s\n", fail_message());
     _exit(1);
   }
@@ -229,6 +255,16 @@ static void reap(pid_t *pid, int kill_it) {
   *pid = -1;
 }
 
+/* P: prestart then createRuntime hooks, in the runtime namespaces, with the init's host pid; then
+ * C2 may go on (createContainer). */
+static int p_hooks(const struct plan *p, int sock) {
+  if (hooks_run(p, HOOK_PRESTART, "creating", g_c2) < 0 || hooks_run(p, HOOK_CREATE_RUNTIME, "creating", g_c2) < 0) return -1;
+  char text[32];
+  snprintf(text, sizeof text, "%d", (int)g_c2);
+  if (sync_send(sock, M_HOOKS_DONE, text) < 0) return fail_errno(errno, "answer the init after its hooks");
+  return 0;
+}
+
 static int parse_fd(const char *s) {
   char *end;
   long v = strtol(s, &end, 10);
@@ -237,6 +273,7 @@ static int parse_fd(const char *s) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--features")) return features_print();
   if (argc != 3) {
     fprintf(stderr, "usage: hull-bootstrap <plan_fd> <report_fd>\n");
     return 2;
@@ -283,6 +320,7 @@ int main(int argc, char **argv) {
   if (cgroups_join(&plan, g_c1) < 0) goto fail;
   sync_send(sv[0], M_GO, NULL);
 
+  int hooks_asked = 0;
   for (;;) {
     char text[8200];
     int kind = sync_recv(sv[0], text, sizeof text);
@@ -297,6 +335,14 @@ int main(int argc, char **argv) {
     case M_PID:
       g_c2 = (pid_t)atoi(text);
       reap(&g_c1, 0);
+      if (hooks_asked && p_hooks(&plan, sv[0]) < 0) goto fail;
+      hooks_asked = 0;
+      continue;
+    case M_HOOKS:
+      /* C2 may ask before C1's M_PID arrives: then P answers once it knows the pid. */
+      hooks_asked = 1;
+      if (g_c2 > 0 && p_hooks(&plan, sv[0]) < 0) goto fail;
+      if (g_c2 > 0) hooks_asked = 0;
       continue;
     case M_ERROR: fail("%s", text); goto fail;
     case 0: {

@@ -92,7 +92,7 @@ int plan_read_fd(int fd, uint8_t **bufp, size_t *lenp) {
 /* HOOK: u32 kind, u32 timeout, u32 nargs, u32 nenv, str path, nargs x str arg, nenv x str env */
 static int decode_hook(struct cur *c, struct plan *p) {
   struct hook_req *h = &p->hooks[p->n_hooks];
-  uint32_t nargs, nenv;
+  uint32_t nargs = 0, nenv = 0;
   if (get_u32(c, &h->kind) < 0 || get_u32(c, &h->timeout) < 0 || get_u32(c, &nargs) < 0 || get_u32(c, &nenv) < 0) return -1;
   if (h->kind >= HOOK_KINDS) return PFAIL(c, "unknown hook kind %u", h->kind);
   if (get_path(c, &h->path, "hook path", 1) < 0) return -1;
