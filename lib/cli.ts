@@ -109,8 +109,35 @@ function splitPsArgs(argv: string[]): { argv: string[]; psArgs: string[] } {
   return { argv, psArgs: [] };
 }
 
+const EXEC_VALUE_FLAGS = new Set([
+  '--console-socket', '--cwd', '--env', '-e', '--user', '-u', '--additional-gids', '-g', '--process', '-p',
+  '--pid-file', '--process-label', '--apparmor', '--cap', '-c', '--preserve-fds', '--cgroup', ...VALUE_GLOBALS,
+]);
+
+/** `exec [flags] ID cmd args...`: as in runc, flags end at the id; the rest is the command (a leading `--` dropped). */
+function splitExecArgs(argv: string[]): { argv: string[]; execArgs: string[] } {
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (VALUE_GLOBALS.has(a)) i++;
+    else if (!a.startsWith('-')) break;
+  }
+  if (argv[i] !== 'exec') return { argv, execArgs: [] };
+  for (i++; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') break;
+    if (EXEC_VALUE_FLAGS.has(a)) i++;
+    else if (!a.startsWith('-') || a === '-') {
+      const rest = argv.slice(i + 1);
+      return { argv: argv.slice(0, i + 1), execArgs: rest[0] === '--' ? rest.slice(1) : rest };
+    }
+  }
+  return { argv, execArgs: [] };
+}
+
 export async function main(rawArgv: string[]): Promise<number> {
-  const { argv, psArgs } = splitPsArgs(rawArgv);
+  const { argv: psSplit, psArgs } = splitPsArgs(rawArgv);
+  const { argv, execArgs } = splitExecArgs(psSplit);
   const yargs = loadYargs();
   let exitCode = 0;
   const y = yargs(argv)
@@ -140,6 +167,28 @@ export async function main(rawArgv: string[]): Promise<number> {
       async (a: any) => {
         const { run } = require('./run') as typeof import('./run');
         exitCode = await run(globals(a), { ...createOptions(a), detach: !!a.detach, keep: !!a.keep, noSubreaper: !!a['no-subreaper'] });
+      })
+    .command('exec <id> [command..]', 'run a process in a container: exec [options] <id> <command> [args...] | -p process.json <id>', (y2) =>
+      y2.positional('id', { type: 'string' }).positional('command', { type: 'string', describe: 'command and arguments (everything after the id)' })
+        .option('process', { alias: 'p', type: 'string', describe: 'path to a process.json (the whole OCI process), or - for stdin' })
+        .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive the pty master' })
+        .option('cwd', { type: 'string', describe: 'current working directory in the container' })
+        .option('env', { alias: 'e', type: 'string', describe: 'set an environment variable K=V (repeatable)' })
+        .option('tty', { alias: 't', type: 'boolean', describe: 'allocate a pseudo-TTY' })
+        .option('user', { alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' })
+        .option('additional-gids', { alias: 'g', type: 'string', describe: 'additional gids (repeatable)' })
+        .option('detach', { alias: 'd', type: 'boolean', describe: 'detach from the process (exit once it runs)' })
+        .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
+        .option('process-label', { type: 'string', describe: 'SELinux process label (ignored: no SELinux)' })
+        .option('apparmor', { type: 'string', describe: 'AppArmor profile (an error: no AppArmor support)' })
+        .option('no-new-privs', { type: 'boolean', describe: 'set no_new_privs for the process' })
+        .option('cap', { alias: 'c', type: 'string', describe: 'add a capability to the bounding, effective and permitted sets (repeatable)' })
+        .option('preserve-fds', { type: 'string', describe: 'pass N additional file descriptors (3..3+N-1) to the process' })
+        .option('cgroup', { type: 'string', describe: 'run the process in an existing sub-cgroup: [<controller>[,...]:]<path> (repeatable)' })
+        .option('ignore-paused', { type: 'boolean', describe: 'allow exec in a paused container (waits for resume)' }),
+      async (a: any) => {
+        const ex = require('./exec') as typeof import('./exec');
+        exitCode = await ex.exec(globals(a), ex.execOptionsFromArgv(a, execArgs));
       })
     .command('state <id>', 'print the state of a container', (y2) => y2.positional('id', { type: 'string' }), (a: any) => {
       print(JSON.stringify(lifecycle().state(globals(a), String(a.id)), null, 2) + '\n');

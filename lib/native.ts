@@ -32,6 +32,9 @@ export interface HullNative {
   getWinsize(fd: number): { rows: number; cols: number } | null;
   /** TIOCSWINSZ. */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** cfmakeraw on a terminal; returns the previous termios (for restoreTermios), null when not a terminal. */
+  makeRaw(fd: number): Buffer | null;
+  restoreTermios(fd: number, saved: Buffer): void;
 }
 
 let cached: HullNative | undefined;

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -296,6 +297,36 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// makeRaw(fd): cfmakeraw on a terminal (as runc's console.SetRaw: no output post-processing either);
+// returns the previous termios to hand back to restoreTermios, or null when fd is not a terminal.
+Napi::Value MakeRaw(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!IntArg(info, 0, &fd)) return ThrowType(env, "makeRaw(fd: number)");
+  struct termios old, raw;
+  if (tcgetattr((int)fd, &old) < 0) {
+    if (errno == ENOTTY || errno == EBADF) return env.Null();
+    return Throw(env, "tcgetattr", errno);
+  }
+  raw = old;
+  cfmakeraw(&raw);
+  if (tcsetattr((int)fd, TCSANOW, &raw) < 0) return Throw(env, "tcsetattr", errno);
+  return Napi::Buffer<char>::Copy(env, (const char *)&old, sizeof old);
+}
+
+// restoreTermios(fd, saved): put back what makeRaw returned.
+Napi::Value RestoreTermios(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!IntArg(info, 0, &fd) || info.Length() < 2 || !info[1].IsBuffer()) return ThrowType(env, "restoreTermios(fd: number, saved: Buffer)");
+  Napi::Buffer<char> b = info[1].As<Napi::Buffer<char>>();
+  if (b.Length() != sizeof(struct termios)) return ThrowType(env, "restoreTermios: not a saved termios");
+  struct termios t;
+  memcpy(&t, b.Data(), sizeof t);
+  if (tcsetattr((int)fd, TCSANOW, &t) < 0) return Throw(env, "tcsetattr", errno);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
@@ -308,6 +339,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
+  exports.Set("makeRaw", Napi::Function::New(env, MakeRaw, "makeRaw"));
+  exports.Set("restoreTermios", Napi::Function::New(env, RestoreTermios, "restoreTermios"));
   return exports;
 }
 
