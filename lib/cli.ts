@@ -231,6 +231,10 @@ export async function main(rawArgv: string[]): Promise<number> {
         const { check } = require('./check') as typeof import('./check');
         exitCode = check(a.bundle || process.cwd());
       })
+    .command('features', 'print the features this build and host support (runtime-spec features.md JSON)', (y2) => y2, () => {
+      const { features } = require('./features') as typeof import('./features');
+      print(JSON.stringify(features(), null, 4) + '\n');
+    })
     .command('pause <id>', 'freeze every process of a container', (y2) => y2.positional('id', { type: 'string' }), (a: any) => {
       manage().pause(globals(a), String(a.id));
     })

@@ -22,6 +22,9 @@ export interface GlobalOptions {
 function cgroups(): typeof Cg {
   return require('./cgroups') as typeof Cg;
 }
+function hooksLib(): typeof import('./hooks') {
+  return require('./hooks') as typeof import('./hooks');
+}
 function nativeLib() {
   return (require('./native') as typeof import('./native')).native();
 }
@@ -130,6 +133,7 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
         systemd: g.systemdCgroup, rootless: g.rootless,
         // exec's defaults (runc keeps the whole config; the bundle may change after create)
         config: { process: spec.process, seccomp: spec.linux?.seccomp, noNewKeyring: o.noNewKeyring },
+        hooks: spec.hooks ? hooksLib().storedHooks(spec.hooks) : undefined,
       },
     };
     // Saved before the bootstrap runs, so `delete --force` can clean a create that died mid-way.
@@ -149,6 +153,8 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
     return st;
   } catch (e) {
     rollback(store, id, st, dirs);
+    // runtime.md: a failed create is destroyed like any container, poststop hooks included.
+    if (st) poststop(st);
     throw e;
   } finally {
     if (lockFd >= 0) store.unlock(lockFd);
@@ -209,12 +215,28 @@ function startLocked(store: Store, id: string): StoredState {
     if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw new HullError('cannot start a container that has stopped');
     throw e;
   }
+  const poststart = (st.hull.hooks as import('./hooks').StoredHooks | undefined)?.poststart;
   try {
     fs.writeSync(fd, '0');
+    // The init keeps a second reader of the fifo open through its startContainer hooks until just
+    // before execve: poststart runs after that. pidfdWait is a plain poll(POLLIN), and a fifo's
+    // write end reports POLLERR once the last reader is gone (or the init died).
+    if (poststart) nativeLib().pidfdWait(fd, -1);
   } finally {
     fs.closeSync(fd);
   }
   fs.unlinkSync(fifo);
+  if (poststart) {
+    const h = hooksLib();
+    try {
+      h.runHooks('poststart', poststart, h.hookState(st, 'running', st.pid));
+    } catch (e) {
+      // runtime-spec 1.3: a failing poststart hook is an error and the container is stopped;
+      // `delete` then destroys it and runs the poststop hooks.
+      killAndWait(st.pid, 10000);
+      throw e;
+    }
+  }
   return st;
 }
 
@@ -308,6 +330,15 @@ export function del(g: GlobalOptions, id: string, force: boolean): void {
     throw new HullError(`cannot delete container ${id} that is not stopped: ${status}`);
   }
   destroy(store, st, status);
+  poststop(st);
+}
+
+/** poststop hooks, after the container is destroyed: failures are warnings, the rest still run. */
+function poststop(st: StoredState): void {
+  const hooks = (st.hull.hooks as import('./hooks').StoredHooks | undefined)?.poststop;
+  if (!hooks) return;
+  const h = hooksLib();
+  h.runHooks('poststop', hooks, h.hookState(st, 'stopped'), logWarn);
 }
 
 function destroy(store: Store, st: StoredState, status: Status): void {

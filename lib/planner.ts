@@ -8,6 +8,7 @@ import { HullError } from './errors';
 import { MS, parseMountOptions, ROOTFS_PROPAGATION } from './mounts';
 import { i32, PlanRecord, Rec, rec, str, u32, u64 } from './plan';
 import { seccompRecords } from './seccomp';
+import { hookRecords } from './hooks';
 import { RLIMITS } from './kernel-names';
 import { logDebug } from './log';
 
@@ -219,6 +220,8 @@ export function buildPlan(inp: PlanInput): PlanResult {
   // Process (shared with exec).
   for (const r of processRecords(proc, { seccomp: linux.seccomp, consoleSocket: inp.consoleSocket, warn })) add(r);
   add(rec(Rec.EXEC_FIFO, str(inp.fifo)));
+  // prestart, createRuntime, createContainer, startContainer: run by the bootstrap (lib/hooks.ts)
+  if (spec.hooks) for (const r of hookRecords(spec.hooks, { id: inp.id, bundle, annotations: spec.annotations })) add(r);
   if (inp.preserveFds > 0) add(rec(Rec.PRESERVE_FDS, u32(inp.preserveFds)));
 
   return { records, rootfs, namespaces };
