@@ -138,6 +138,8 @@ function splitExecArgs(argv: string[]): { argv: string[]; execArgs: string[] } {
 export async function main(rawArgv: string[]): Promise<number> {
   const { argv: psSplit, psArgs } = splitPsArgs(rawArgv);
   const { argv, execArgs } = splitExecArgs(psSplit);
+  // yargs never takes a lone "-" as a flag's value; containerd's shim sends `update --resources - ID`
+  for (let i = 0; i + 1 < argv.length; i++) if ((argv[i] === '--resources' || argv[i] === '-r') && argv[i + 1] === '-') argv.splice(i, 2, '--resources=-');
   const yargs = loadYargs();
   let exitCode = 0;
   const y = yargs(argv)
