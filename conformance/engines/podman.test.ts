@@ -6,9 +6,10 @@ import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { cgroupFile, procAlive, readText, RUNTIME, RUNTIME_NAME, waitFor } from './lib/common'
-import { Podman } from './lib/podman'
+import { Podman, removeHostTraces } from './lib/podman'
 
 t.setTimeout(600000)
+t.teardown(removeHostTraces)
 
 // capability bits of podman's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
 // SETPCAP NET_BIND_SERVICE SYS_CHROOT SETFCAP

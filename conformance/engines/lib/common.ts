@@ -5,9 +5,11 @@
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { allPids, cgroupMounts, cmdline, mountinfo, procAlive, rand, readText, safeKill, sleep } from '../../lib/harness'
+import { allPids, cgroupMounts, cmdline, mountinfo, procAlive, rand, readText, RFC3339, safeKill, sleep } from '../../lib/harness'
 
 export { rand, sleep, readText, procAlive, cmdline }
+/** RFC 3339 with optional fractional seconds (what Go's time.Time unmarshals) */
+export const RFC3339_LOOSE = RFC3339
 
 export const REPO = path.resolve(__dirname, '..', '..', '..')
 

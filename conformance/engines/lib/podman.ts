@@ -29,6 +29,32 @@ import {
 
 export const IMAGE = 'localhost/hull-e2e-busybox:latest'
 
+// Whatever --root/--runroot/containers.conf say, podman (as root) writes containers/image's blob
+// info cache to /var/lib/containers/cache and makes an empty /run/containers/networks. Recorded
+// when this module loads, so that removeHostTraces() takes away only what the tests made.
+const HAD_VARLIB = fs.existsSync('/var/lib/containers')
+const HAD_RUN = fs.existsSync('/run/containers')
+
+/** Remove podman's host traces if they were not there before this file ran (never anything else). */
+export function removeHostTraces(): void {
+  const attempt = (f: () => void) => {
+    try {
+      f()
+    } catch {
+      /* not there, or not empty: leave it */
+    }
+  }
+  if (!HAD_VARLIB) {
+    attempt(() => fs.rmSync('/var/lib/containers/cache/blob-info-cache-v1.boltdb'))
+    attempt(() => fs.rmdirSync('/var/lib/containers/cache'))
+    attempt(() => fs.rmdirSync('/var/lib/containers'))
+  }
+  if (!HAD_RUN) {
+    attempt(() => fs.rmdirSync('/run/containers/networks'))
+    attempt(() => fs.rmdirSync('/run/containers'))
+  }
+}
+
 export interface PodmanOpts {
   /** put the runtime's basename in runtime_supports_json (JSON error path); false = stderr path */
   json: boolean
