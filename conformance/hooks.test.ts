@@ -24,7 +24,7 @@ pid=$(echo "$state" | sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p')
   echo "hostname=$(cat /proc/sys/kernel/hostname)"
   # the shell's own pid as this /proc sees it (createContainer: host procfs, container pid ns)
   me=$(cut -d' ' -f4 /proc/self/stat)
-  echo "env=$(tr '\\0' '\\n' < /proc/$me/environ | sort | tr '\\n' ' ')"
+  echo "env=$(tr '\\n\\0' ' \\036' < /proc/$me/environ)"
   [ -n "$pid" ] && echo "comm=$(cat /proc/$pid/comm 2>/dev/null)"
   echo "end"
 } >> "$log"
@@ -58,7 +58,8 @@ function parseLog(text: string): Rec[] {
  * variables to *their* children too, the runtime's hooks included: those are not the runtime's doing.
  */
 function ownEnv(text: string): string {
-  return text.trim().split(' ').filter(e => e && !/^(NODE_OPTIONS|_TAPJS_)/.test(e)).join(' ')
+  // entries end in \x1e (their NULs); newlines inside values became spaces
+  return text.split('\x1e').filter(e => e && !/^(NODE_OPTIONS|_TAPJS_)/.test(e)).sort().join(' ')
 }
 
 /** A bundle with /shared bound to a host dir, the hook script on the host and in the rootfs. */
