@@ -221,7 +221,7 @@ function startLocked(store: Store, id: string): StoredState {
     // The init keeps a second reader of the fifo open through its startContainer hooks until just
     // before execve: poststart runs after that. pidfdWait is a plain poll(POLLIN), and a fifo's
     // write end reports POLLERR once the last reader is gone (or the init died).
-    if (poststart) nativeLib().pidfdWait(fd, -1);
+    if (poststart) waitForExec(st, fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -238,6 +238,18 @@ function startLocked(store: Store, id: string): StoredState {
     }
   }
   return st;
+}
+
+/** Until the fifo has no reader left (see startLocked); a frozen init cannot get there: no waiting for a resume. */
+function waitForExec(st: StoredState, fifoFd: number): void {
+  const n = nativeLib();
+  while (!n.pidfdWait(fifoFd, 1000)) {
+    try {
+      if (cgroups().isFrozen(st.hull.cgroup)) return;
+    } catch {
+      return;
+    }
+  }
 }
 
 /* ---------------------------------------------------------------- kill */
