@@ -151,7 +151,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'debug logging', global: true })
     .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'cgroupsPath is slice:prefix:name (systemd)', global: true })
-    .option('rootless', { type: 'string', default: 'auto', describe: 'rootless mode: true, false or auto', global: true })
+    .option('rootless', { type: 'string', describe: 'rootless mode: true, false or auto (default)', global: true })
     .middleware((a: any) => {
       configureLog({ file: a.log, format: a['log-format'], debug: a.debug });
     })
