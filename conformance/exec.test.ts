@@ -69,6 +69,25 @@ ctest(t, 'exec: output, exit codes, the container\'s env, cwd and user by defaul
   t.equal(r.code, 137, 'killed by SIGKILL: 128+9')
 })
 
+ctest(t, 'exec: signals sent to the runtime reach the process', async (c, t) => {
+  const { id } = await running(c, t)
+  const p = spawn(RUNTIME, ['--root', c.root, 'exec', id, 'sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.1; done'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  c.cleanups.push(() => p.kill('SIGKILL'))
+  let out = ''
+  p.stdout!.setEncoding('utf8')
+  const ready = new Promise<void>(res => p.stdout!.on('data', (d: string) => { out += d; if (out.includes('ready')) res() }))
+  const exited = new Promise<number | null>(res => p.on('exit', code => res(code)))
+  await Promise.race([ready, sleep(15000)])
+  t.match(out, /ready/, 'the process runs')
+  await sleep(200)
+  p.kill('SIGTERM')
+  const code = await Promise.race([exited, sleep(15000).then(() => null)])
+  t.equal(code, 42, 'SIGTERM forwarded; the process\'s trap decided the exit code')
+  t.match(out, /got-term/, 'the trap ran')
+})
+
 ctest(t, 'exec: --env, --cwd, --user, --additional-gids', async (c, t) => {
   const { id } = await running(c, t)
   const r = await exec(c, id, ['sh', '-c', `env; echo cwd=$(pwd); ${STATUS}`],
