@@ -162,8 +162,9 @@ export function initAlive(st: StoredState): boolean {
 
 export function deriveStatus(st: StoredState, store: Store, isFrozen: () => boolean): Status {
   if (!initAlive(st)) return 'stopped';
-  if (fs.existsSync(store.fifo(st.id))) return 'created';
+  // As runc: a frozen container is paused even before it was started.
   if (isFrozen()) return 'paused';
+  if (fs.existsSync(store.fifo(st.id))) return 'created';
   return 'running';
 }
 
