@@ -13,7 +13,7 @@ import { HullError } from './errors';
 import { validateId } from './ids';
 import type { GlobalOptions } from './lifecycle';
 import { logDebug, logWarn } from './log';
-import { Store, StoredState } from './state';
+import { initAlive, Store, StoredState } from './state';
 
 export interface ExecOptions {
   id: string;
@@ -330,6 +330,12 @@ export async function exec(g: GlobalOptions, o: ExecOptions): Promise<number> {
     const { runBootstrap } = require('./bootstrap') as typeof import('./bootstrap');
     const { pid } = await runBootstrap(encoded, o.preserveFds);
     unlock();
+    // The namespaces were opened as /proc/<init>/ns/*: had the init died and its pid been reused
+    // meanwhile, they were someone else's. Still the same init now means they were the container's.
+    if (!initAlive(st)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      throw new HullError('container init exited during exec: container not running');
+    }
     if (o.pidFile) lc.writePidFile(o.pidFile, pid);
     if (o.detach) return 0;
     return await waitProcess(pid, receiver, proc);
