@@ -320,6 +320,7 @@ t.test(`podman on ${RUNTIME_NAME} (${RUNTIME})`, { skip: typeof mainSkip === 'st
   })
 
   ptest(t, pm, 'OOM kill gives 137 (--memory 32m)', async t => {
+    fs.rmSync(path.join(pm.dir, 'oom'), { force: true })
     const r = await pm.runCtr(null, ['--rm', '--memory', '32m', '--memory-swap', '32m'], [
       'sh',
       '-c',
@@ -327,6 +328,8 @@ t.test(`podman on ${RUNTIME_NAME} (${RUNTIME})`, { skip: typeof mainSkip === 'st
     ], { timeoutMs: 120000 })
     t.equal(r.code, 137, 'killed by the OOM killer: 137', { stdout: r.stdout, stderr: r.stderr })
     t.notMatch(r.stdout, /survived/, 'the hog did not finish')
+    // conmon watches the container's memory cgroup and writes ./oom (its cwd: our scratch dir)
+    t.ok(fs.existsSync(path.join(pm.dir, 'oom')), 'conmon saw an OOM event in the container\'s cgroup')
   })
 
   ptest(t, pm, '--pid host: stop uses kill --all', async t => {
