@@ -7,8 +7,11 @@ import { CgroupDirs, Write } from './cgroups';
 import { HullError } from './errors';
 import { MS, parseMountOptions, ROOTFS_PROPAGATION } from './mounts';
 import { i32, PlanRecord, Rec, rec, str, u32, u64 } from './plan';
-import { seccompRecords } from './seccomp';
+import { seccompRecords, SeccompPlanOptions } from './seccomp';
 import { hookRecords } from './hooks';
+import { DeviceRule, deviceProgramRecords, linuxSecurityRecords, processSecurityRecords } from './security';
+import { DEFAULT_DEVICE_RULES } from './cgroups/resources';
+import { parseDeviceRule } from './cgroups/spec';
 import { RLIMITS } from './kernel-names';
 import { logDebug } from './log';
 
@@ -194,7 +197,10 @@ export function buildPlan(inp: PlanInput): PlanResult {
   // allowed: bind the host's node instead.
   const devHflags = newUserns ? 1 : 0;
   const named = new Set<string>();
-  for (const d of linux.devices ?? []) {
+  // A /dev bound from elsewhere (often the host's) is used as it is: no node or link goes into it (runc).
+  const devBound = (spec.mounts ?? []).some((m: Spec) => typeof m.destination === 'string' &&
+    path.posix.resolve('/', m.destination) === '/dev' && (m.type === 'bind' || (m.options ?? []).some((o: string) => o === 'bind' || o === 'rbind')));
+  if (!devBound) for (const d of linux.devices ?? []) {
     named.add(d.path);
     const kind = d.type === 'u' ? 'c' : d.type;
     const typeBits = kind === 'b' ? 0o060000 : kind === 'p' ? 0o010000 : 0o020000;
@@ -202,11 +208,11 @@ export function buildPlan(inp: PlanInput): PlanResult {
     add(rec(Rec.DEVICE, u32(kind.charCodeAt(0)), u32(d.major ?? 0), u32(d.minor ?? 0), u32(mode), u32(d.uid ?? 0), u32(d.gid ?? 0), u32(devHflags), str(d.path)));
   }
   for (const d of DEFAULT_DEVICES) {
-    if (named.has(d.path)) continue;
+    if (named.has(d.path) || devBound) continue;
     add(rec(Rec.DEVICE, u32('c'.charCodeAt(0)), u32(d.major), u32(d.minor), u32(0o020666), u32(0), u32(0), u32(devHflags), str(d.path)));
   }
-  for (const [target, link] of DEV_SYMLINKS) add(rec(Rec.SYMLINK, str(target), str(link)));
-  if (hasMountAt(spec, '/dev/pts')) add(rec(Rec.SYMLINK, str('pts/ptmx'), str('/dev/ptmx')));
+  if (!devBound) for (const [target, link] of DEV_SYMLINKS) add(rec(Rec.SYMLINK, str(target), str(link)));
+  if (!devBound && hasMountAt(spec, '/dev/pts')) add(rec(Rec.SYMLINK, str('pts/ptmx'), str('/dev/ptmx')));
 
   for (const p of linux.maskedPaths ?? []) add(rec(Rec.MASKED_PATH, str(p)));
   for (const p of linux.readonlyPaths ?? []) add(rec(Rec.READONLY_PATH, str(p)));
@@ -218,13 +224,34 @@ export function buildPlan(inp: PlanInput): PlanResult {
   if (inp.noNewKeyring) add(rec(Rec.NO_NEW_KEYRING));
 
   // Process (shared with exec).
-  for (const r of processRecords(proc, { seccomp: linux.seccomp, consoleSocket: inp.consoleSocket, warn })) add(r);
+  for (const r of processRecords(proc, {
+    seccomp: linux.seccomp, consoleSocket: inp.consoleSocket, warn,
+    seccompState: { id: inp.id, bundle, annotations: spec.annotations }, seccompCacheDir: seccompCacheDir(inp.fifo),
+  })) add(r);
+  for (const r of linuxSecurityRecords(linux)) add(r);
+  const v2 = inp.cgroups.hierarchies.findIndex((h) => h.kind === 'v2');
+  if (v2 >= 0) for (const r of deviceProgramRecords(v2, containerDeviceRules(linux))) add(r);
   add(rec(Rec.EXEC_FIFO, str(inp.fifo)));
   // prestart, createRuntime, createContainer, startContainer: run by the bootstrap (lib/hooks.ts)
   if (spec.hooks) for (const r of hookRecords(spec.hooks, { id: inp.id, bundle, annotations: spec.annotations })) add(r);
   if (inp.preserveFds > 0) add(rec(Rec.PRESERVE_FDS, u32(inp.preserveFds)));
 
   return { records, rootfs, namespaces };
+}
+
+/** `<root>/@seccomp` (never a container: `@` is not allowed in ids); the fifo is `<root>/<id>/exec.fifo`. */
+function seccompCacheDir(fifo: string): string {
+  return path.join(path.dirname(path.dirname(fifo)), '@seccomp');
+}
+
+/** The device rules of the v1 devices.deny/allow writes, for the v2 eBPF program. */
+function containerDeviceRules(linux: Spec): DeviceRule[] {
+  const rules: DeviceRule[] = ((linux.resources?.devices ?? []) as unknown[]).map((d, i) => parseDeviceRule(d, `linux.resources.devices[${i}]`));
+  for (const d of linux.devices ?? []) {
+    if (d.type === 'p') continue; // fifos are not subject to the device cgroup
+    rules.push({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major ?? -1, minor: d.minor ?? -1, access: 'rwm' });
+  }
+  return [...rules, ...DEFAULT_DEVICE_RULES];
 }
 
 export interface ProcessPlanOptions {
@@ -234,6 +261,10 @@ export interface ProcessPlanOptions {
   warn: (msg: string) => void;
   /** prefix of error messages (default `config.json`) */
   where?: string;
+  /** the container's id, bundle and annotations: what a seccomp notify listener is sent */
+  seccompState?: SeccompPlanOptions['state'];
+  /** cache of compiled seccomp programs (`<root>/@seccomp`) */
+  seccompCacheDir?: string;
 }
 
 /** The process part of a plan, shared by create and exec: rlimits, oom, user, caps, nnp, seccomp, terminal, cwd, args, env. */
@@ -263,7 +294,8 @@ export function processRecords(proc: Spec, o: ProcessPlanOptions): PlanRecord[] 
     add(rec(Rec.CAPS, u64(c.bounding), u64(c.effective), u64(c.permitted), u64(c.inheritable), u64(c.ambient)));
   }
   if (proc.noNewPrivileges) add(rec(Rec.NO_NEW_PRIVS));
-  if (o.seccomp) for (const r of seccompRecords(o.seccomp)) add(r);
+  if (o.seccomp) for (const r of seccompRecords(o.seccomp, { state: o.seccompState, cacheDir: o.seccompCacheDir })) add(r);
+  for (const r of processSecurityRecords(proc, where)) add(r);
   if (proc.terminal) {
     add(rec(Rec.TERMINAL));
     if (o.consoleSocket) add(rec(Rec.CONSOLE_SOCKET, str(o.consoleSocket)));

@@ -1,6 +1,7 @@
 // OCI linux.seccomp -> plan records. The C side builds the filter with libseccomp.
 import { HullError } from './errors';
 import { PlanRecord, Rec, rec, str, u32, u64 } from './plan';
+import { OCI_VERSION } from './state';
 
 export const SECCOMP_ACTIONS: Record<string, number> = {
   SCMP_ACT_KILL: 0, SCMP_ACT_KILL_THREAD: 0, SCMP_ACT_KILL_PROCESS: 1, SCMP_ACT_TRAP: 2,
@@ -38,7 +39,25 @@ function action(name: string, where: string): number {
   return a;
 }
 
-export function seccompRecords(s: OciSeccomp): PlanRecord[] {
+export interface SeccompPlanOptions {
+  /** runtime-spec "state" of the container, for a notify listener (pid and status are filled in) */
+  state?: { id: string; bundle: string; annotations?: Record<string, string> };
+  /** where the bootstrap may cache compiled programs (best effort) */
+  cacheDir?: string;
+}
+
+/**
+ * The container process state a notify listener receives (runtime-spec config-linux.md "Seccomp"):
+ * compact JSON where `"pid":0` marks the places the bootstrap puts the init's pid.
+ */
+export function listenerState(s: OciSeccomp, st: NonNullable<SeccompPlanOptions['state']>): string {
+  return JSON.stringify({
+    ociVersion: OCI_VERSION, fds: ['seccompFd'], pid: 0, metadata: s.listenerMetadata ?? '',
+    state: { ociVersion: OCI_VERSION, id: st.id, status: 'creating', pid: 0, bundle: st.bundle, ...(st.annotations ? { annotations: st.annotations } : {}) },
+  });
+}
+
+export function seccompRecords(s: OciSeccomp, o: SeccompPlanOptions = {}): PlanRecord[] {
   const out: PlanRecord[] = [];
   let flags = 0;
   for (const f of s.flags ?? []) {
@@ -50,6 +69,11 @@ export function seccompRecords(s: OciSeccomp): PlanRecord[] {
   const usesNotify = def === 7 || (s.syscalls ?? []).some((c) => c.action === 'SCMP_ACT_NOTIFY');
   if (usesNotify && !s.listenerPath) throw new HullError('seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath');
   out.push(rec(Rec.SECCOMP, u32(def), u32(s.defaultErrnoRet ?? EPERM), u32(flags), str(s.listenerPath ?? ''), str(s.listenerMetadata ?? '')));
+  if (usesNotify) {
+    if (!o.state) throw new HullError('seccomp: SCMP_ACT_NOTIFY needs the container state for the listener');
+    out.push(rec(Rec.SECCOMP_LISTENER_STATE, str(listenerState(s, o.state))));
+  }
+  if (o.cacheDir) out.push(rec(Rec.SECCOMP_CACHE, str(o.cacheDir)));
   for (const a of s.architectures ?? []) out.push(rec(Rec.SECCOMP_ARCH, str(archName(a))));
   (s.syscalls ?? []).forEach((call, i) => {
     const act = action(call.action, `linux.seccomp.syscalls[${i}]`);

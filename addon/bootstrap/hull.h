@@ -19,6 +19,12 @@ enum {
    * range that the decoder has no case for is still rejected by the switch's default. */
   R_MAX_TYPE = 79
 };
+/* process and security records: 50-69 */
+enum {
+  R_SC_LISTENER_STATE = 50, R_SC_CACHE = 51, R_SCHEDULER = 52, R_IO_PRIORITY = 53, R_PERSONALITY = 54,
+  R_CPU_AFFINITY = 55, R_MEMORY_POLICY = 56, R_DEVCG_PROG = 57, R_DEVCG_RULE = 58,
+};
+struct devcg_rule { uint32_t allow, type, access; int32_t major, minor; }; /* type 'a' 'b' 'c'; -1 = any */
 
 #define PLAN_MAGIC 0x504C5548u
 #define PLAN_VERSION 1
@@ -82,6 +88,15 @@ struct plan {
   /* hooks: state JSON = head + "status":"<s>","pid":<n> + tail; hooks in plan order */
   const char *hook_state_head, *hook_state_tail;
   struct hook_req *hooks; size_t n_hooks;
+  /* process and security (records 50-69) */
+  const char *sc_listener_state, *sc_cache_dir;
+  int has_sched; uint32_t sched_policy, sched_priority, sched_flags; int32_t sched_nice;
+  uint64_t sched_runtime, sched_deadline, sched_period;
+  int has_ioprio; uint32_t ioprio_class, ioprio_level;
+  int has_personality; uint32_t personality;
+  const char *cpu_initial, *cpu_final;
+  int has_mempolicy; uint32_t mpol_mode, mpol_flags; const char *mpol_nodes;
+  int has_devcg; uint32_t devcg_index; struct devcg_rule *devcg_rules; size_t n_devcg_rules;
 };
 
 /* report.c: errors carry context up; the message lives in one static buffer per process. */
@@ -159,9 +174,23 @@ int fifo_wait(int fifofd);
 int fds_prepare_exec(const struct plan *p);
 const char *env_get(const struct plan *p, const char *key);
 
-/* seccomp.c (C2) */
+/* seccomp.c: compiled by P before the fork, loaded by C2; a notify fd goes C2 -> P -> listenerPath */
+int seccomp_compile(const struct plan *p);
+int seccomp_uses_notify(const struct plan *p);
 int seccomp_prepare(const struct plan *p, void **ctx);
-int seccomp_load_ctx(const struct plan *p, void *ctx);
+int seccomp_load_ctx(const struct plan *p, void *ctx, int sync_fd);
+int seccomp_send_listener(const struct plan *p, int notify_fd, pid_t pid);
+
+/* security.c: scheduler, I/O priority, personality, CPU affinity, memory policy, stdio ownership (C2);
+ * the device-cgroup eBPF program (P) */
+int sched_apply(const struct plan *p);
+int ioprio_apply(const struct plan *p);
+int personality_apply(const struct plan *p);
+int mempolicy_apply(const struct plan *p);
+int cpu_affinity_initial(const struct plan *p);
+int cpu_affinity_final(const struct plan *p);
+int stdio_chown(const struct plan *p);
+int devcg_attach(const struct plan *p);
 
 /* terminal.c (C2) */
 int console_connect(const struct plan *p);

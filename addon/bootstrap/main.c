@@ -27,6 +27,9 @@
 enum { M_DEBUG = 'd', M_WARN = 'w', M_ERROR = 'e', M_MAPS = 'm', M_MAPS_DONE = 'a', M_GO = 'g', M_PID = 'p', M_READY = 'r' };
 /* hooks: C2 -> P "run prestart + createRuntime", P -> C2 "done" with C2's host pid as text */
 enum { M_HOOKS = 'h', M_HOOKS_DONE = 'H' };
+/* seccomp: C2 -> P, the notify listener fd (SCM_RIGHTS), for the listenerPath socket */
+enum { M_SECCOMP_FD = 'n' };
+static int notify_fd = -1; /* P */
 
 static int g_report_fd = -1; /* P only */
 static int g_sync_fd = -1;   /* children: their end of the pair */
@@ -65,10 +68,18 @@ static int sync_send(int fd, char kind, const char *text) {
 }
 
 /* Returns the kind byte, 0 on EOF, -1 on error; text is NUL-terminated. */
+static int g_recv_fd = -1; /* an fd that came with the last message (SCM_RIGHTS), or -1 */
 static int sync_recv(int fd, char *text, size_t sz) {
   char buf[8200];
+  union { struct cmsghdr h; char c[CMSG_SPACE(sizeof(int))]; } cm;
+  struct iovec iov = {buf, sizeof buf - 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.c, .msg_controllen = sizeof cm.c};
   ssize_t n;
-  do n = recv(fd, buf, sizeof buf - 1, 0); while (n < 0 && errno == EINTR);
+  do n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  g_recv_fd = -1;
+  struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
+    memcpy(&g_recv_fd, CMSG_DATA(h), sizeof(int));
   if (n <= 0) return n == 0 ? 0 : -1;
   size_t len = (size_t)n - 1;
   if (len >= sz) len = sz - 1;
@@ -149,12 +160,18 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   if (keyring_join(p) < 0) child_fail();
   if (rlimits_apply(p) < 0) child_fail();
 
+  /* scheduler, ioPriority, personality, memoryPolicy, execCPUAffinity.final, stdio owner (security.c) */
+  if (sched_apply(p) < 0 || ioprio_apply(p) < 0 || personality_apply(p) < 0 || mempolicy_apply(p) < 0 ||
+      cpu_affinity_final(p) < 0 || stdio_chown(p) < 0) child_fail();
+
   void *sctx = NULL;
   if (seccomp_prepare(p, &sctx) < 0) child_fail();
   if (caps_drop_bounding(p) < 0) child_fail();
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the caps go. */
   int late_seccomp = p->no_new_privs || caps_final_has(p, 21 /* CAP_SYS_ADMIN */);
-  if (sctx && !late_seccomp && seccomp_load_ctx(p, sctx) < 0) child_fail();
+  /* A notify listener gets its fd during create, so such a filter is loaded before "ready". */
+  int sc_notify = seccomp_uses_notify(p);
+  if (sctx && !late_seccomp && seccomp_load_ctx(p, sctx, g_sync_fd) < 0) child_fail();
   if (user_switch(p) < 0) child_fail();
   if (caps_apply(p) < 0) child_fail();
   if (nnp_apply(p) < 0) child_fail();
@@ -162,6 +179,7 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
   if (cwd_apply(p) < 0) child_fail();
   char exe[4096];
   if (exec_resolve(p, exe, sizeof exe) < 0) child_fail();
+  if (sctx && late_seccomp && sc_notify && seccomp_load_ctx(p, sctx, g_sync_fd) < 0) child_fail();
 
   sync_send(g_sync_fd, M_READY, NULL);
   close(g_sync_fd);
@@ -182,7 +200,7 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
     fprintf(stderr, "hull: %s\n", fail_message());
     _exit(1);
   }
-  if (sctx && late_seccomp && seccomp_load_ctx(p, sctx) < 0) {
+  if (sctx && late_seccomp && !sc_notify && seccomp_load_ctx(p, sctx, -1) < 0) {
     fprintf(stderr, "hull: %s\n", fail_message());
     _exit(1);
   }
@@ -299,9 +317,12 @@ int main(int argc, char **argv) {
   close(plan_fd);
   if (plan_decode(buf, len, &plan) < 0) goto fail;
   close_extra_fds(&plan, report_fd);
+  /* exec CPU affinity (initial), then the seccomp program, compiled here before anything exists */
+  if (cpu_affinity_initial(&plan) < 0 || seccomp_compile(&plan) < 0) goto fail;
 
   if (plan.exec_fifo && (g_fifofd = fifo_open(&plan)) < 0) goto fail;
   if (cgroups_create(&plan, &cg) < 0) goto fail;
+  if (devcg_attach(&plan) < 0) goto fail; /* v2 device rules, before the init joins */
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) { fail_errno(errno, "socketpair"); goto fail; }
 
   g_c1 = fork();
@@ -344,6 +365,11 @@ int main(int argc, char **argv) {
       if (g_c2 > 0 && p_hooks(&plan, sv[0]) < 0) goto fail;
       if (g_c2 > 0) hooks_asked = 0;
       continue;
+    case M_SECCOMP_FD:
+      if (g_recv_fd < 0) { fail("seccomp: no listener fd from the init"); goto fail; }
+      if (notify_fd >= 0) close(notify_fd);
+      notify_fd = g_recv_fd;
+      continue;
     case M_ERROR: fail("%s", text); goto fail;
     case 0: {
       int st = 0;
@@ -361,6 +387,13 @@ int main(int argc, char **argv) {
     }
   }
   reap(&g_c1, 0);
+  if (seccomp_uses_notify(&plan)) {
+    if (notify_fd < 0) { fail("seccomp: the init sent no listener fd"); goto fail; }
+    if (g_c2 <= 0) { fail("seccomp: listener state: init pid unknown"); goto fail; }
+    if (seccomp_send_listener(&plan, notify_fd, g_c2) < 0) goto fail;
+    close(notify_fd);
+    notify_fd = -1;
+  }
   char pidtext[32];
   snprintf(pidtext, sizeof pidtext, "%d", (int)g_c2);
   report_line("ok", pidtext);

@@ -54,6 +54,28 @@ int mounts_prepare_root(const struct plan *p, int *rootfd) {
   if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) return fail_errno(errno, "bind rootfs %s", p->rootfs);
   *rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (*rootfd < 0) return fail_errno(errno, "open rootfs %s", p->rootfs);
+  /* /proc, /sys and /dev are where the kernel filesystems, device nodes and masks go: one that is a
+   * symlink in the rootfs is refused whether or not the config mounts over it (CVE-2019-19921,
+   * CVE-2025-54867, CVE-2026-41579 classes). Nothing has been created yet. A mount onto one of them
+   * is refused by mount_one, with the mount in the message. */
+  static const char *const special[] = {"proc", "sys", "dev"};
+  for (size_t i = 0; i < 3; i++) {
+    int mounted = 0;
+    for (size_t k = 0; k < p->n_mounts && !mounted; k++) {
+      char rel[PATH_MAX];
+      mounted = ps_clean(p->mounts[k].dest, rel, sizeof rel) == 0 && !strcmp(rel, special[i]);
+    }
+    if (mounted) continue;
+    struct stat st;
+    if (fstatat(*rootfd, special[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(*rootfd, special[i], target, sizeof target - 1);
+      target[n > 0 ? n : 0] = 0;
+      close(*rootfd);
+      *rootfd = -1;
+      return fail("rootfs /%s is a symlink (to %s): refused", special[i], target);
+    }
+  }
   report_debug("rootfs %s bound, propagation 0x%x", p->rootfs, prop);
   return 0;
 }

@@ -116,6 +116,67 @@ static int decode_hook(struct cur *c, struct plan *p) {
   return 0;
 }
 
+/* Process and security records (50-69; addon/README.md). */
+static int cpu_list_ok(const char *s) { return strspn(s, "0123456789,-") == strlen(s); }
+static int decode_security(struct cur *c, uint16_t type, struct plan *p) {
+  uint32_t v = 0;
+  switch (type) {
+  case R_SC_LISTENER_STATE:
+    if (get_str(c, &p->sc_listener_state, 1 << 20, "seccomp listener state") < 0) return -1;
+    if (p->sc_listener_state[0] != '{') return PFAIL(c, "seccomp listener state is not a JSON object");
+    return 0;
+  case R_SC_CACHE: return get_path(c, &p->sc_cache_dir, "seccomp cache dir", 1);
+  case R_SCHEDULER:
+    p->has_sched = 1;
+    if (get_u32(c, &p->sched_policy) < 0 || get_u32(c, &v) < 0 || get_u32(c, &p->sched_priority) < 0 ||
+        get_u32(c, &p->sched_flags) < 0 || get_u64(c, &p->sched_runtime) < 0 || get_u64(c, &p->sched_deadline) < 0 ||
+        get_u64(c, &p->sched_period) < 0) return -1;
+    p->sched_nice = (int32_t)v;
+    if (p->sched_policy > 6 || p->sched_policy == 4) return PFAIL(c, "unknown scheduler policy %u", p->sched_policy);
+    if (p->sched_flags & ~0x7Fu) return PFAIL(c, "unknown scheduler flags 0x%x", p->sched_flags);
+    if (p->sched_nice < -20 || p->sched_nice > 19) return PFAIL(c, "nice %d out of range", p->sched_nice);
+    if (p->sched_priority > 99) return PFAIL(c, "scheduler priority %u out of range", p->sched_priority);
+    return 0;
+  case R_IO_PRIORITY:
+    p->has_ioprio = 1;
+    if (get_u32(c, &p->ioprio_class) < 0 || get_u32(c, &p->ioprio_level) < 0) return -1;
+    if (p->ioprio_class < 1 || p->ioprio_class > 3) return PFAIL(c, "unknown I/O priority class %u", p->ioprio_class);
+    if (p->ioprio_level > 7) return PFAIL(c, "I/O priority %u out of range", p->ioprio_level);
+    return 0;
+  case R_PERSONALITY:
+    p->has_personality = 1;
+    if (get_u32(c, &p->personality) < 0) return -1;
+    if (p->personality != 0 && p->personality != 8) return PFAIL(c, "unknown personality 0x%x", p->personality);
+    return 0;
+  case R_CPU_AFFINITY:
+    if (get_str(c, &p->cpu_initial, 4096, "initial cpus") < 0 || get_str(c, &p->cpu_final, 4096, "final cpus") < 0) return -1;
+    if (!cpu_list_ok(p->cpu_initial) || !cpu_list_ok(p->cpu_final)) return PFAIL(c, "bad cpu list");
+    return 0;
+  case R_MEMORY_POLICY:
+    p->has_mempolicy = 1;
+    if (get_u32(c, &p->mpol_mode) < 0 || get_u32(c, &p->mpol_flags) < 0 || get_str(c, &p->mpol_nodes, 4096, "memory nodes") < 0) return -1;
+    if (p->mpol_mode > 6) return PFAIL(c, "unknown memory policy mode %u", p->mpol_mode);
+    if (p->mpol_flags & ~0xE000u) return PFAIL(c, "unknown memory policy flags 0x%x", p->mpol_flags);
+    if (!cpu_list_ok(p->mpol_nodes)) return PFAIL(c, "bad memory node list");
+    return 0;
+  case R_DEVCG_PROG:
+    p->has_devcg = 1;
+    return get_u32(c, &p->devcg_index);
+  case R_DEVCG_RULE: {
+    struct devcg_rule *r = &p->devcg_rules[p->n_devcg_rules++];
+    uint32_t maj = 0, min = 0;
+    if (get_u32(c, &r->allow) < 0 || get_u32(c, &r->type) < 0 || get_u32(c, &maj) < 0 || get_u32(c, &min) < 0 ||
+        get_u32(c, &r->access) < 0) return -1;
+    r->major = (int32_t)maj;
+    r->minor = (int32_t)min;
+    if (r->allow > 1 || (r->type != 'a' && r->type != 'b' && r->type != 'c') || r->access > 7 || r->access == 0 ||
+        r->major < -1 || r->minor < -1) return PFAIL(c, "bad device rule");
+    return 0;
+  }
+  }
+  return PFAIL(c, "unknown record type %u", (unsigned)type);
+}
+
 #define ALLOC(field, count) do { if ((count) && !((field) = calloc((count) + 1, sizeof *(field)))) return fail_errno(ENOMEM, "plan"); } while (0)
 
 int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
@@ -163,7 +224,8 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
   static const int singletons[] = {R_ROOTFS, R_ROOTFS_READONLY, R_ROOTFS_PROPAGATION, R_NO_PIVOT, R_UID_MAP,
     R_GID_MAP, R_SETGROUPS_DENY, R_HOSTNAME, R_DOMAINNAME, R_CAPS, R_NO_NEW_PRIVS, R_OOM_SCORE_ADJ, R_USER,
     R_CWD, R_EXEC_FIFO, R_NO_NEW_KEYRING, R_PRESERVE_FDS, R_SECCOMP, R_DEBUG, R_CONSOLE_SOCKET,
-    R_CONSOLE_SIZE, R_CONTAINER_ID, R_TERMINAL};
+    R_CONSOLE_SIZE, R_CONTAINER_ID, R_TERMINAL, R_SC_LISTENER_STATE, R_SC_CACHE, R_SCHEDULER, R_IO_PRIORITY,
+    R_PERSONALITY, R_CPU_AFFINITY, R_MEMORY_POLICY, R_DEVCG_PROG};
   for (size_t k = 0; k < sizeof singletons / sizeof *singletons; k++)
     if (counts[singletons[k]] > 1) return plan_fail(0, "record type %d appears %zu times", singletons[k], counts[singletons[k]]);
 
@@ -181,6 +243,7 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
   ALLOC(p->sc_rules, counts[R_SECCOMP_RULE]);
   if (counts[R_HOOK] > MAX_HOOKS) return plan_fail(0, "%zu hooks (max %d)", counts[R_HOOK], MAX_HOOKS);
   ALLOC(p->hooks, counts[R_HOOK]);
+  ALLOC(p->devcg_rules, counts[R_DEVCG_RULE]);
   if (!(p->args = calloc(counts[R_ARG] + 1, sizeof *p->args))) return fail_errno(ENOMEM, "plan");
   if (!(p->env = calloc(counts[R_ENV] + 1, sizeof *p->env))) return fail_errno(ENOMEM, "plan");
 
@@ -346,6 +409,10 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
         return PFAIL(&c, "hook state is not a JSON object");
       break;
     case R_HOOK: if (decode_hook(&c, p) < 0) return -1; break;
+    case R_SC_LISTENER_STATE: case R_SC_CACHE: case R_SCHEDULER: case R_IO_PRIORITY: case R_PERSONALITY:
+    case R_CPU_AFFINITY: case R_MEMORY_POLICY: case R_DEVCG_PROG: case R_DEVCG_RULE:
+      if (decode_security(&c, type, p) < 0) return -1;
+      break;
     case R_TIME_OFFSET: {
       if (p->n_time_offsets >= 2) return PFAIL(&c, "more than 2 time offsets");
       struct time_offset *t = &p->time_offsets[p->n_time_offsets++];
@@ -368,6 +435,9 @@ int plan_decode(const uint8_t *buf, size_t len, struct plan *p) {
     if (p->cg_writes[k].index >= p->n_cgroups) return plan_fail(count, "cgroup write index %u but %zu cgroups", p->cg_writes[k].index, p->n_cgroups);
   if (p->console_socket && !p->terminal) return plan_fail(count, "CONSOLE_SOCKET without TERMINAL");
   if (p->n_hooks && !p->hook_state_head) return plan_fail(count, "HOOK without HOOK_STATE");
+  if ((p->sc_listener_state || p->sc_cache_dir) && !p->has_seccomp) return plan_fail(count, "seccomp listener state or cache without SECCOMP");
+  if (p->n_devcg_rules && !p->has_devcg) return plan_fail(count, "DEVCG_RULE without DEVCG_PROG");
+  if (p->has_devcg && p->devcg_index >= p->n_cgroups) return plan_fail(count, "device program cgroup index %u but %zu cgroups", p->devcg_index, p->n_cgroups);
   g_debug = p->debug;
   return 0;
 }
