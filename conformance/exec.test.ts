@@ -393,13 +393,21 @@ for st in steps:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', st[1], st[2], 0, 0))
     elif st[0] == 'sleep':
         time.sleep(st[1])
+    elif st[0] == 'until':
+        # send st[1] every 0.5 s until st[2] shows up in new output (st[3] s at most)
+        mark, end = len(out), time.time() + st[3]
+        while alive and st[2].encode() not in out[mark:] and time.time() < end:
+            os.write(fd, st[1].encode())
+            t1 = time.time() + 0.5
+            while alive and st[2].encode() not in out[mark:] and time.time() < t1:
+                alive = pump(0.1)
 while alive and time.time() < deadline:
     alive = pump(0.5)
 _, status = os.waitpid(pid, 0)
 print(json.dumps({'out': out.decode('utf8', 'replace'), 'code': os.waitstatus_to_exitcode(status)}))
 `
 
-type Step = ['wait', string] | ['send', string] | ['resize', number, number] | ['sleep', number]
+type Step = ['wait', string] | ['send', string] | ['resize', number, number] | ['sleep', number] | ['until', string, string, number]
 
 function onPty(c: Ctx, rows: number, cols: number, steps: Step[], args: string[]): Promise<{ out: string; code: number }> {
   return new Promise((res, rej) => {
@@ -429,7 +437,7 @@ ctest(t, 'terminal: exec -t relayed by the runtime: a pty, its size, input, resi
   t.match(r.out, /^30 90\r$/m, 'the caller\'s terminal size')
   t.match(r.out, /^stdin-is-tty\r$/m, 'stdin is the pty')
   t.notMatch(r.out, /\r\r\n/, 'no double carriage returns (raw mode on the caller\'s side)')
-  r = await onPty(c, 30, 90, [['wait', '# '], ['send', 'echo $((6*7))\r'], ['wait', '42'], ['resize', 50, 120], ['sleep', 0.5], ['send', 'stty size; exit 5\r']], ['exec', '-t', id, 'sh'])
+  r = await onPty(c, 30, 90, [['wait', '# '], ['send', 'echo $((6*7))\r'], ['wait', '42'], ['resize', 50, 120], ['until', 'stty size\r', '50 120', 10], ['send', 'exit 5\r']], ['exec', '-t', id, 'sh'])
   t.equal(r.code, 5, 'interactive shell: exit code')
   t.match(r.out, /^42\r$/m, 'input reaches the process')
   t.match(r.out, /^50 120\r$/m, 'window size change propagated')
