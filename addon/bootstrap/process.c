@@ -76,8 +76,14 @@ int oom_apply(const struct plan *p, int procfd) {
 int keyring_join(const struct plan *p) {
   if (p->no_new_keyring) return 0;
   const char *name = p->container_id && p->container_id[0] ? p->container_id : "hull";
-  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 && errno != ENOSYS)
-    return fail_errno(errno, "join session keyring %s", name);
+  long serial = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
+  if (serial < 0 && errno == ENOSYS) return 0;
+  if (serial < 0) return fail_errno(errno, "join session keyring %s", name);
+  /* Joining by name finds any keyring of that name its owner may search: the next container with
+   * this id would share it. Possessor rights only, plus view (so it shows in /proc/keys): a new
+   * session keyring per container, as asked. */
+  if (syscall(SYS_keyctl, KEYCTL_SETPERM, serial, 0x3f010000) < 0)
+    return fail_errno(errno, "set permissions of session keyring %s", name);
   return 0;
 }
 

@@ -41,9 +41,14 @@ int sched_apply(const struct plan *p) {
       /* The spec has no clamp values: with a UTIL_CLAMP flag, -1 resets that clamp to the default. */
       .sched_util_min = 0xFFFFFFFFu, .sched_util_max = 0xFFFFFFFFu,
   };
-  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
-    return fail_errno(errno, "sched_setattr %s (priority %u, nice %d, flags 0x%x)", policy_name(p->sched_policy),
-                      p->sched_priority, p->sched_nice, p->sched_flags);
+  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) {
+    int e = errno;
+    /* with CONFIG_RT_GROUP_SCHED a new cpu cgroup has no realtime budget */
+    const char *hint = e == EPERM && (p->sched_policy == 1 || p->sched_policy == 2)
+                           ? " (a realtime policy needs linux.resources.cpu.realtimeRuntime when the kernel groups realtime tasks)" : "";
+    return fail_errno(e, "sched_setattr %s (priority %u, nice %d, flags 0x%x)%s", policy_name(p->sched_policy),
+                      p->sched_priority, p->sched_nice, p->sched_flags, hint);
+  }
   report_debug("scheduler %s priority %u nice %d flags 0x%x", policy_name(p->sched_policy), p->sched_priority,
                p->sched_nice, p->sched_flags);
   return 0;
