@@ -234,7 +234,9 @@ class ConfigChecker {
     const userns = this.c.linux?.namespaces?.some((ns) => ns.type === 'user') ?? false;
     this.c.mounts?.forEach((m, i) => {
       // v1.3 config.md: relative destinations are deprecated but allowed, taken relative to "/".
-      if (!isAbs(m.destination)) {
+      if (m.destination === '') {
+        this.err(`/mounts/${i}/destination must not be empty`);
+      } else if (!isAbs(m.destination)) {
         this.warnings.push(`/mounts/${i}/destination "${m.destination}" is relative (deprecated): taken as relative to /`);
       }
       const bind = m.options?.some((o) => o === 'bind' || o === 'rbind') ?? false;
