@@ -121,36 +121,46 @@ t.test('fast path and yargs make the same calls, print the same and exit the sam
 
 /* ------------------------------------------------------------------ part 2: the launcher */
 
-t.test('bin/hull runs the bundle only when it is newer than the tsc output, with no environment', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-launcher-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(dir, 'bin'));
-  fs.mkdirSync(path.join(dir, 'dist'));
-  fs.copyFileSync(path.join(repo, 'bin', 'hull'), path.join(dir, 'bin', 'hull'));
-  fs.chmodSync(path.join(dir, 'bin', 'hull'), 0o755);
-  fs.symlinkSync(process.execPath, path.join(dir, 'dist', 'node'));
-  const say = (what: string) => `process.stdout.write(${JSON.stringify(what)} + JSON.stringify(process.argv.slice(2)) + (process.env.NODE_EXTRA_CA_CERTS ?? ''))`;
-  fs.writeFileSync(path.join(dir, 'dist', 'entry-boot.js'), say('bundle'));
-  fs.writeFileSync(path.join(dir, 'dist', 'hull.js'), say('tsc'));
-  const launch = (file: string, env: NodeJS.ProcessEnv = {}) => {
-    const r = spawnSync(file, ['state', 'a b', ''], { env, encoding: 'utf8', cwd: dir });
-    t.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  };
-  const hull = path.join(dir, 'bin', 'hull');
-  t.equal(launch(hull), 'tsc["state","a b",""]', 'no bundle: the tsc output');
-  const bundle = path.join(dir, 'dist', 'hull.bundle.js');
-  fs.writeFileSync(bundle, '');
-  const now = Date.now() / 1000;
-  fs.utimesSync(path.join(dir, 'dist', 'hull.js'), now - 10, now - 10);
-  fs.utimesSync(bundle, now - 5, now - 5);
-  t.equal(launch(hull), 'bundle["state","a b",""]', 'fresh bundle: entry-boot');
-  t.equal(launch(hull, { NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' }), 'bundle["state","a b",""]', 'NODE_EXTRA_CA_CERTS dropped');
-  fs.symlinkSync(hull, path.join(dir, 'link'));
-  t.equal(launch(path.join(dir, 'link')), 'bundle["state","a b",""]', 'through a symlink');
-  fs.utimesSync(path.join(dir, 'dist', 'hull.js'), now, now);
-  t.equal(launch(hull), 'tsc["state","a b",""]', 'stale bundle (tsc ran after it): the tsc output');
-});
+const launchers: [string, string][] = [['C (bin/launcher.c)', path.join(repo, 'dist', 'hull-launch')], ['shell (bin/hull.sh)', path.join(repo, 'bin', 'hull.sh')]];
+for (const [kind, launcher] of launchers) {
+  const skip = !fs.existsSync(launcher) ? 'not built (npm run build)' : kind.startsWith('C') && !/ELF/.test(fs.readFileSync(launcher).subarray(0, 4).toString()) ? 'no C compiler at build time: dist/hull-launch is the shell version' : false;
+  t.test(`${kind} launcher: the bundle only when it is newer than the tsc output, with no environment`, { skip }, async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-launcher-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.copyFileSync(launcher, path.join(dir, 'dist', 'hull-launch'));
+    fs.chmodSync(path.join(dir, 'dist', 'hull-launch'), 0o755);
+    fs.symlinkSync('../dist/hull-launch', path.join(dir, 'bin', 'hull'));
+    fs.symlinkSync(process.execPath, path.join(dir, 'dist', 'node'));
+    const say = (what: string) => `process.stdout.write(${JSON.stringify(what)} + JSON.stringify(process.argv.slice(2)) + (process.env.NODE_EXTRA_CA_CERTS ?? ''))`;
+    fs.writeFileSync(path.join(dir, 'dist', 'entry-boot.js'), say('bundle'));
+    fs.writeFileSync(path.join(dir, 'dist', 'hull.js'), say('tsc'));
+    const launch = (file: string, env: NodeJS.ProcessEnv = {}) => {
+      const r = spawnSync(file, ['state', 'a b', ''], { env, encoding: 'utf8', cwd: os.tmpdir() });
+      t.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const hull = path.join(dir, 'bin', 'hull');
+    t.equal(launch(hull), 'tsc["state","a b",""]', 'no bundle: the tsc output');
+    const bundle = path.join(dir, 'dist', 'hull.bundle.js');
+    fs.writeFileSync(bundle, '');
+    const now = Date.now() / 1000;
+    fs.utimesSync(path.join(dir, 'dist', 'hull.js'), now - 10, now - 10);
+    fs.utimesSync(bundle, now - 5, now - 5);
+    t.equal(launch(hull), 'bundle["state","a b",""]', 'fresh bundle: entry-boot');
+    t.equal(launch(hull, { NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' }), 'bundle["state","a b",""]', 'NODE_EXTRA_CA_CERTS dropped');
+    t.equal(launch(path.join(dir, 'dist', 'hull-launch')), 'bundle["state","a b",""]', 'called directly');
+    fs.symlinkSync(hull, path.join(dir, 'link'));
+    t.equal(launch(path.join(dir, 'link')), 'bundle["state","a b",""]', 'through two symlinks');
+    fs.utimesSync(bundle, now - 10, now - 10 + 0.0001);
+    fs.utimesSync(path.join(dir, 'dist', 'hull.js'), now - 10, now - 10 + 0.0002);
+    t.equal(launch(hull), 'tsc["state","a b",""]', 'stale bundle (tsc ran after it, same second): the tsc output');
+    fs.rmSync(path.join(dir, 'dist', 'node'));
+    const r = spawnSync(hull, ['state', 'x'], { env: {}, encoding: 'utf8' });
+    t.not(r.status, 0, 'no dist/node: fails');
+  });
+}
 
 /* ------------------------------------------------------------------ part 3: the real bundle */
 
