@@ -26,7 +26,7 @@ async function runFast(f: FastArgs): Promise<number> {
       }
       case 'exec': {
         const ex = require('./exec') as typeof import('./exec');
-        return await ex.exec(globals(a), ex.execOptionsFromArgv(a, []));
+        return await ex.exec(globals(a), ex.execOptionsFromArgv(a, f.rest));
       }
       case 'start':
         lifecycle().start(globals(a), String(a.id));

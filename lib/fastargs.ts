@@ -37,7 +37,7 @@ interface CommandDef {
   flags: Record<string, Flag>;
   /** option defaults as yargs sets them (absent booleans without a default stay absent) */
   defaults: Record<string, unknown>;
-  /** exec: what follows the id is the command (lib/cli.ts splitExecArgs), so only `exec [flags] ID` */
+  /** exec: what follows the id is the command, not flags (lib/cli.ts splitExecArgs) */
   idLast?: boolean;
   /** exec: yargs' value of the variadic positional when nothing follows the id */
   extra?: Record<string, unknown>;
@@ -59,8 +59,8 @@ const COMMANDS: Record<string, CommandDef> = {
     },
     defaults: { ...CREATE_DEFAULTS, detach: false, 'no-subreaper': false, keep: false },
   },
-  // The engines' form only (containerd's shim and conmon): `exec --process F --detach --pid-file P
-  // [--console-socket S] [--tty] [--preserve-fds N] ID`.
+  // The engines' flags (containerd's shim and conmon: `exec --process F --detach --pid-file P
+  // [--console-socket S] [--tty] [--preserve-fds N] ID`) and `exec [those flags] ID CMD ARGS...`.
   exec: {
     ...ID,
     idLast: true,
@@ -109,8 +109,11 @@ const GLOBAL_DEFAULTS = { root: '/run/hull', 'log-format': 'text', debug: false,
 
 export const FAST_COMMANDS: readonly string[] = Object.keys(COMMANDS);
 
-/** The argv object (yargs-shaped, only the keys hull's handlers read) plus the command name. */
-export interface FastArgs { command: string; argv: Record<string, unknown> }
+/**
+ * The argv object (yargs-shaped, only the keys hull's handlers read) plus the command name; for
+ * exec, `rest` is what follows the id (a leading `--` dropped), as lib/cli.ts splitExecArgs gives it.
+ */
+export interface FastArgs { command: string; argv: Record<string, unknown>; rest: string[] }
 
 /**
  * Parse `argv` (without node and script) when it is one of the simple, unambiguous shapes; null
@@ -122,9 +125,14 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
   const seen = new Set<string>();
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
+  let rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i]!;
-    if (def?.idLast && positionals.length) return null;
+    if (def?.idLast && positionals.length) {
+      rest = argv.slice(i);
+      if (rest[0] === '--') rest = rest.slice(1);
+      break;
+    }
     if (!tok.startsWith('-')) {
       if (command === undefined) {
         if (!Object.prototype.hasOwnProperty.call(COMMANDS, tok)) return null;
@@ -174,5 +182,5 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
   [...def.required, ...optional].forEach((name, j) => {
     if (j < positionals.length) out[name] = positionals[j];
   });
-  return { command, argv: out };
+  return { command, argv: out, rest };
 }

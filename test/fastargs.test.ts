@@ -83,6 +83,8 @@ const FAST: string[][] = [
   ['exec', '--process', '/p.json', '--detach', '--pid-file', '/x.pid', 'c1'],
   ['--root', '/r', '--log', '/l', '--log-format', 'json', 'exec', '--process', '/p.json', '--console-socket', '/s', '--detach', '--pid-file', '/x', 'c1'],
   ['exec', '-p', '/p.json', '-d', '-t', '--preserve-fds', '3', '--pid-file', '/x', 'c1'],
+  ['exec', 'c1', '/bin/true'], ['exec', '-t', 'c1', 'sh', '-c', 'echo hi'], ['exec', 'c1', '--', 'ls', '-l'], ['exec', 'c1', '--', '--'],
+  ['exec', '--detach', 'c1', '--tty'], ['exec', 'c1', '--help'], ['exec', 'c1', '-v'], ['exec', '--root', '/r', 'c1', 'state', 'x'],
   ['pause', 'c1'], ['resume', 'c1'], ['--root', '/r', 'pause', 'c1'],
 ];
 
@@ -90,8 +92,8 @@ const FAST: string[][] = [
 const DEFERRED: string[][] = [
   [], ['--help'], ['-h'], ['state', '--help'], ['state'], ['state', 'a', 'b'], ['state', ''], ['delete', '--force', 'true'],
   ['delete', '--force', 'false'], ['kill', '--all=true', 'c1'], ['--root', 'state', 'c1'], ['state', '-x', 'c1'],
-  ['list', '--format', 'xml'], ['--root', '/a', '--root', '/b', 'state', 'c1'], ['exec', 'c1', 'ls'], ['exec', '--tty', 'c1', '--detach'],
-  ['exec', 'c1', '--', 'ls'], ['exec', '--env', 'A=1', '-p', '/p', 'c1'], ['create', '--preserve-fds', 'abc', 'c1'],
+  ['list', '--format', 'xml'], ['--root', '/a', '--root', '/b', 'state', 'c1'], ['exec', '--', 'c1', 'ls'],
+  ['exec', '--env', 'A=1', '-p', '/p', 'c1'], ['exec', '-', 'ls'], ['exec', '', 'ls'], ['exec', '--detach', 'true', 'ls'], ['exec', '--cwd', '/', 'c1', 'ls'], ['create', '--preserve-fds', 'abc', 'c1'],
   ['create', '--preserve-fds', '-1', 'c1'], ['ps', 'c1'], ['spec'], ['check'], ['features'], ['update', '--resources', '-', 'c1'],
   ['events', 'c1'], ['--', 'state', 'c1'], ['state', '--', 'c1'], ['list', '-fq'], ['--root', '', 'state', 'c1'],
   ['--root=', 'state', 'c1'], ['--log-format', 'JSON', 'state', 'c1'], ['--debug=true', 'state', 'c1'], ['--no-debug', 'state', 'c1'],
@@ -209,6 +211,9 @@ t.test('the built bundle runs a real container as the tsc output does', { timeou
   t.equal(viaBundle('--root', root, 'list').stdout, viaTsc('--root', root, 'list').stdout, 'list: same output');
   t.equal(viaBundle('--root', root, 'start', id).status, 0);
   t.match(JSON.parse(viaBundle('--root', root, 'state', id).stdout), { status: 'running' });
+  const ex = viaBundle('--root', root, 'exec', id, 'sh', '-c', 'echo "$0" from-exec', 'x');
+  t.equal(ex.status, 0, ex.stderr);
+  t.equal(ex.stdout, 'x from-exec\n', 'exec ID CMD ARGS through the fast path');
   const missing = [viaBundle('--root', root, 'state', 'nope'), viaTsc('--root', root, 'state', 'nope')];
   t.same([missing[0].status, missing[0].stderr], [missing[1].status, missing[1].stderr], 'an error: same message and status');
   t.equal(missing[0].status, 1);
