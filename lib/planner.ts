@@ -229,8 +229,10 @@ export function buildPlan(inp: PlanInput): PlanResult {
     seccompState: { id: inp.id, bundle, annotations: spec.annotations }, seccompCacheDir: seccompCacheDir(inp.fifo),
   })) add(r);
   for (const r of linuxSecurityRecords(linux)) add(r);
-  const v2 = inp.cgroups.hierarchies.findIndex((h) => h.kind === 'v2');
-  if (v2 >= 0) for (const r of deviceProgramRecords(v2, containerDeviceRules(linux))) add(r);
+  // v2-only hosts: the device rules are an eBPF program. On v1/hybrid hosts the v1 devices files are
+  // the enforcement (as with runc), and `update` rewrites only those.
+  const hs = inp.cgroups.hierarchies;
+  if (hs.length === 1 && hs[0].kind === 'v2') for (const r of deviceProgramRecords(0, containerDeviceRules(linux))) add(r);
   add(rec(Rec.EXEC_FIFO, str(inp.fifo)));
   // prestart, createRuntime, createContainer, startContainer: run by the bootstrap (lib/hooks.ts)
   if (spec.hooks) for (const r of hookRecords(spec.hooks, { id: inp.id, bundle, annotations: spec.annotations })) add(r);

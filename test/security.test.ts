@@ -93,3 +93,44 @@ t.test('seccomp: listener state, cache dir, notify without state', async (t) => 
   t.throws(() => seccompRecords(s), /needs the container state/, 'notify needs the state');
   t.same(seccompRecords({ defaultAction: 'SCMP_ACT_ALLOW' }).map((r) => r.type), [30], 'no notify, no cache: only SECCOMP');
 });
+
+t.test('planner: the device program only on a v2-only host; a bound /dev gets no nodes; the seccomp cache dir', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { buildPlan } = await import('../lib/planner');
+  const bundle = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-security-plan-'));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(bundle, 'rootfs'));
+  const spec = (extra: Record<string, unknown> = {}) => ({
+    ociVersion: '1.3.0', root: { path: 'rootfs' },
+    process: { cwd: '/', args: ['true'] },
+    linux: { namespaces: [{ type: 'mount' }], resources: { devices: [{ allow: false, access: 'rwm' }] }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } },
+    ...extra,
+  });
+  const plan = (cgroups: any, s = spec()) => buildPlan({
+    id: 'c1', spec: s, bundle, fifo: '/run/hull-x/c1/exec.fifo', cgroups, cgroupWrites: [], noPivot: false,
+    noNewKeyring: false, preserveFds: 0, debug: false, warn: () => undefined,
+  }).records;
+  const v2only = { hierarchies: [{ kind: 'v2', controllers: [], mountpoint: '/sys/fs/cgroup', root: '/' }], dirs: ['/sys/fs/cgroup/c1'] };
+  const hybrid = {
+    hierarchies: [{ kind: 'v1', controllers: ['devices'], mountpoint: '/sys/fs/cgroup/devices', root: '/' },
+      { kind: 'v2', controllers: [], mountpoint: '/sys/fs/cgroup/unified', root: '/' }],
+    dirs: ['/sys/fs/cgroup/devices/c1', '/sys/fs/cgroup/unified/c1'],
+  };
+  const r2 = roundTrip(plan(v2only));
+  const prog = r2.filter((r) => r.type === 57);
+  t.equal(prog.length, 1, 'v2-only: a device program');
+  t.equal(prog[0]?.payload.readUInt32LE(0), 0, 'on the only (v2) dir');
+  const rules = r2.filter((r) => r.type === 58);
+  t.same(u32s(rules[0].payload, 5), [0, 0x61, 0xffffffff, 0xffffffff, 7], 'the config\'s deny-all comes first');
+  t.ok(rules.length > 5, 'then the default allow rules');
+  t.equal(roundTrip(plan(hybrid)).filter((r) => r.type === 57 || r.type === 58).length, 0, 'hybrid: none (the v1 files enforce)');
+  const cache = r2.find((r) => r.type === 51);
+  t.equal(cache?.payload.toString(), '/run/hull-x/@seccomp\u0000', 'seccomp cache under the root, in a name no id can have');
+
+  const devs = (s: any) => roundTrip(plan(hybrid, s)).filter((r) => r.type === 14 || r.type === 15).length;
+  t.ok(devs(spec()) >= 10, 'default nodes and links');
+  t.equal(devs(spec({ mounts: [{ destination: '/dev', type: 'bind', source: bundle, options: ['rbind'] }] })), 0, 'a bound /dev: none');
+  t.equal(devs(spec({ mounts: [{ destination: 'dev', source: bundle, options: ['bind'] }] })), 0, 'a bound /dev by a relative destination: none');
+});
