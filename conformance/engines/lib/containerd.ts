@@ -253,7 +253,11 @@ export class Containerd {
   leftovers(): { states: string[]; cgroups: string[]; procs: number[]; mounts: string[] } {
     let states: string[] = []
     try {
-      states = fs.readdirSync(this.stateRoot).map(e => path.join(this.stateRoot, e))
+      // hull keeps a cache of compiled seccomp programs in <root>/@seccomp: never a container ('@' is not allowed in ids)
+      states = fs
+        .readdirSync(this.stateRoot)
+        .filter(e => !e.startsWith('@'))
+        .map(e => path.join(this.stateRoot, e))
     } catch {
       /* none */
     }
