@@ -204,14 +204,17 @@ export class Podman {
     for (const e of ents) {
       const d = path.join(this.stateRoot, e)
       const st = readText(path.join(d, 'state.json'))
-      // a half-made dir has no state.json: it is ours if podman knew the id
-      if (st.includes(this.dir) || (!st && [...this.ids].some(id => id === e))) out.push(d)
+      // a half-made dir has no state.json: count it when it looks like a podman id that was not
+      // there when this world was made ('@...' entries are runtime caches, never containers)
+      if (st.includes(this.dir) || (!st && (this.ids.has(e) || (/^[0-9a-f]{64}$/.test(e) && !this.preexisting.has(e))))) out.push(d)
     }
     return out
   }
 
   /** Full ids seen by the tests (for the state-dir check). */
   readonly ids = new Set<string>()
+  /** Entries of the runtime's default root before this world existed. */
+  private readonly preexisting = new Set<string>(fs.existsSync(defaultStateRoot()) ? fs.readdirSync(defaultStateRoot()) : [])
 
   /** What is left of this world's containers on the host. Empty = clean. */
   leftovers(): { states: string[]; cgroups: string[]; procs: number[]; rootfsMounts: string[] } {
