@@ -9,7 +9,7 @@ import { MS, parseMountOptions, ROOTFS_PROPAGATION } from './mounts';
 import { i32, PlanRecord, Rec, rec, str, u32, u64 } from './plan';
 import { seccompRecords, SeccompPlanOptions } from './seccomp';
 import { hookRecords } from './hooks';
-import { DeviceRule, deviceProgramRecords, linuxSecurityRecords, processSecurityRecords } from './security';
+import { DeviceRule, deviceProgramRecords, linuxSecurityRecords, processSecurityRecords, seccompCacheDir } from './security';
 import { DEFAULT_DEVICE_RULES } from './cgroups/resources';
 import { parseDeviceRule } from './cgroups/spec';
 import { RLIMITS } from './kernel-names';
@@ -226,7 +226,7 @@ export function buildPlan(inp: PlanInput): PlanResult {
   // Process (shared with exec).
   for (const r of processRecords(proc, {
     seccomp: linux.seccomp, consoleSocket: inp.consoleSocket, warn,
-    seccompState: { id: inp.id, bundle, annotations: spec.annotations }, seccompCacheDir: seccompCacheDir(inp.fifo),
+    seccompState: { id: inp.id, bundle, annotations: spec.annotations }, seccompCacheDir: seccompCacheDir(),
   })) add(r);
   for (const r of linuxSecurityRecords(linux)) add(r);
   // v2-only hosts: the device rules are an eBPF program. On v1/hybrid hosts the v1 devices files are
@@ -239,11 +239,6 @@ export function buildPlan(inp: PlanInput): PlanResult {
   if (inp.preserveFds > 0) add(rec(Rec.PRESERVE_FDS, u32(inp.preserveFds)));
 
   return { records, rootfs, namespaces };
-}
-
-/** `<root>/@seccomp` (never a container: `@` is not allowed in ids); the fifo is `<root>/<id>/exec.fifo`. */
-function seccompCacheDir(fifo: string): string {
-  return path.join(path.dirname(path.dirname(fifo)), '@seccomp');
 }
 
 /** The device rules of the v1 devices.deny/allow writes, for the v2 eBPF program. */
@@ -265,7 +260,7 @@ export interface ProcessPlanOptions {
   where?: string;
   /** the container's id, bundle and annotations: what a seccomp notify listener is sent */
   seccompState?: SeccompPlanOptions['state'];
-  /** cache of compiled seccomp programs (`<root>/@seccomp`) */
+  /** cache of compiled seccomp programs (lib/security.ts seccompCacheDir()) */
   seccompCacheDir?: string;
 }
 

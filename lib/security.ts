@@ -114,6 +114,15 @@ export function linuxSecurityRecords(linux: Spec): PlanRecord[] {
   return out;
 }
 
+/**
+ * Where the bootstrap caches compiled seccomp programs: outside every --root (engines expect nothing
+ * but container dirs there), on the boot-lifetime /run, root's only; undefined (no cache) for others.
+ */
+export const SECCOMP_CACHE_DIR = '/run/hull-cache/seccomp';
+export function seccompCacheDir(): string | undefined {
+  return process.getuid?.() === 0 ? SECCOMP_CACHE_DIR : undefined;
+}
+
 export interface DeviceRule { allow: boolean; type: string; major: number; minor: number; access: string }
 
 const ACCESS_BITS: Record<string, number> = { m: 1, r: 2, w: 4 }; // BPF_DEVCG_ACC_MKNOD, _READ, _WRITE

@@ -87,9 +87,9 @@ t.test('seccomp: listener state, cache dir, notify without state', async (t) => 
   t.equal(parsed.metadata, 'm "pid":0', 'metadata');
   t.same(parsed.state, { ociVersion: parsed.ociVersion, id: 'c1', status: 'creating', pid: 0, bundle: '/b', annotations: { pid: '0', k: 'v' } }, 'state');
   t.equal(st.match(/"pid":0[,}]/g)?.length, 2, 'exactly the two pid fields match the bootstrap\'s pattern');
-  const recs = roundTrip(seccompRecords(s, { state: { id: 'c1', bundle: '/b' }, cacheDir: '/run/hull/@seccomp' }));
+  const recs = roundTrip(seccompRecords(s, { state: { id: 'c1', bundle: '/b' }, cacheDir: '/run/hull-cache/seccomp' }));
   t.same(recs.map((r) => r.type), [30, 50, 51, 32], 'SECCOMP, LISTENER_STATE, CACHE, RULE');
-  t.equal(recs[2].payload.toString(), '/run/hull/@seccomp\u0000', 'cache dir');
+  t.equal(recs[2].payload.toString(), '/run/hull-cache/seccomp\u0000', 'cache dir');
   t.throws(() => seccompRecords(s), /needs the container state/, 'notify needs the state');
   t.same(seccompRecords({ defaultAction: 'SCMP_ACT_ALLOW' }).map((r) => r.type), [30], 'no notify, no cache: only SECCOMP');
 });
@@ -127,7 +127,7 @@ t.test('planner: the device program only on a v2-only host; a bound /dev gets no
   t.ok(rules.length > 5, 'then the default allow rules');
   t.equal(roundTrip(plan(hybrid)).filter((r) => r.type === 57 || r.type === 58).length, 0, 'hybrid: none (the v1 files enforce)');
   const cache = r2.find((r) => r.type === 51);
-  t.equal(cache?.payload.toString(), '/run/hull-x/@seccomp\u0000', 'seccomp cache under the root, in a name no id can have');
+  t.equal(cache?.payload.toString(), '/run/hull-cache/seccomp\u0000', 'seccomp cache outside the root (as root)');
 
   const devs = (s: any) => roundTrip(plan(hybrid, s)).filter((r) => r.type === 14 || r.type === 15).length;
   t.ok(devs(spec()) >= 10, 'default nodes and links');

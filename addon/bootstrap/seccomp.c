@@ -317,7 +317,16 @@ static int cache_read(const char *file, const struct buf *key) {
 
 /* Best effort: a cache that cannot be written only costs the next create a compile. */
 static void cache_write(const char *dir, const char *file, const struct buf *key) {
-  if (mkdir(dir, 0700) < 0 && errno != EEXIST) return;
+  char d[PATH_MAX];
+  if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d) return;
+  for (char *s = d + 1;; s++) { /* missing parents too, private */
+    if (*s != '/' && *s) continue;
+    char c = *s;
+    *s = 0;
+    if (mkdir(d, 0700) < 0 && errno != EEXIST) return;
+    if (!c) break;
+    *s = c;
+  }
   char tmp[PATH_MAX];
   if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", file, (int)getpid()) >= (int)sizeof tmp) return;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
