@@ -306,6 +306,8 @@ export class Containerd {
     t.equal(left, '', 'containerd knows no container')
     await this.stopDaemon()
     this.destroy()
+    // a shim removes its socket as it exits, a moment after the task is gone
+    await waitFor(() => this.removeRunDirs(), 5000, 100)
   }
 
   async stopDaemon(): Promise<void> {
@@ -335,14 +337,19 @@ export class Containerd {
     removeCgroupTree(`/${this.ns}`)
     for (const m of mountsUnder(this.dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m])
     fs.rmSync(this.dir, { recursive: true, force: true })
-    // the shim's sockets live in /run/containerd/s whatever the config says; drop the dirs we made
-    if (!this.hadRunContainerd)
-      for (const d of ['/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) {
-        try {
-          fs.rmdirSync(d)
-        } catch {
-          /* not empty or not there */
-        }
+    this.removeRunDirs()
+  }
+
+  /** The shims' sockets live in /run/containerd/s whatever the config says; drop the dirs we made. */
+  removeRunDirs(): boolean {
+    if (this.hadRunContainerd) return true
+    for (const d of ['/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) {
+      try {
+        fs.rmdirSync(d)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false // a socket still there
       }
+    }
+    return true
   }
 }
