@@ -177,12 +177,20 @@ t.test('the built bundle runs a real container as the tsc output does', { timeou
   const root = path.join(dir, 'root');
   const id = `fastargs-${process.pid}`;
   const cg = `hull-fastargs-${Math.random().toString(16).slice(2, 10)}`;
+  const pidFile = path.join(dir, 'pid');
   t.teardown(() => {
-    viaTsc('--root', root, 'delete', '--force', id);
-    for (const c of fs.readdirSync('/sys/fs/cgroup')) {
-      const d = path.join('/sys/fs/cgroup', c, cg);
-      try { fs.rmdirSync(d); } catch { /* not there */ }
-    }
+    if (viaTsc('--root', root, 'delete', '--force', id).status !== 0) viaBundle('--root', root, 'delete', '--force', id);
+    try {
+      // if both failed (a broken build mid-test), do not leave the init behind
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      if (pid > 0 && fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(cg)) process.kill(pid, 'SIGKILL');
+    } catch { /* gone */ }
+    const rmTree = (d: string) => {
+      if (!fs.existsSync(d)) return;
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmTree(path.join(d, e.name));
+      try { fs.rmdirSync(d); } catch { /* busy: reported by the assertions above */ }
+    };
+    for (const c of fs.readdirSync('/sys/fs/cgroup')) rmTree(path.join('/sys/fs/cgroup', c, cg));
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const rootfs = path.join(dir, 'rootfs');
@@ -196,7 +204,6 @@ t.test('the built bundle runs a real container as the tsc output does', { timeou
   config.linux.cgroupsPath = `/${cg}/${id}`;
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
 
-  const pidFile = path.join(dir, 'pid');
   // create's stdio becomes the container's: a file, not a pipe that would stay open
   const outFile = path.join(dir, 'create.out');
   const fd = fs.openSync(outFile, 'w');
