@@ -365,3 +365,31 @@ ctest(t, 'LSM: an AppArmor profile is an error here; SELinux labels are ignored'
   t.equal(r.create.code, 0, 'labels: create succeeds', { stderr: r.create.stderr })
   t.match(r.out, /^ran$/m, 'and the container runs')
 })
+
+ctest(t, 'sysctl: refused in the host\'s network namespace joined by path; applied in another joined one', async (c, t) => {
+  const hostFwd = readText('/proc/sys/net/ipv4/conf/lo/forwarding')
+  const b = c.bundle()
+  b.mutate(cf => {
+    cf.linux.namespaces = cf.linux.namespaces.map((n: any) => (n.type === 'network' ? { type: 'network', path: '/proc/self/ns/net' } : n))
+    cf.linux.sysctl = { 'net.ipv4.conf.lo.forwarding': hostFwd.trim() === '1' ? '0' : '1' }
+  })
+  const cr = await c.create(b, c.id())
+  t.not(cr.code, 0, 'the host\'s network namespace: create fails')
+  t.match(errText(cr), /net\.ipv4\.conf\.lo\.forwarding.*host/, 'says why', { stderr: cr.stderr })
+  t.equal(readText('/proc/sys/net/ipv4/conf/lo/forwarding'), hostFwd, 'host value unchanged')
+  await c.assertNothingLeft(t, 'after the refused create')
+
+  const ns = c.makeNetns()
+  const b2 = c.bundle()
+  b2.sh('cat /proc/sys/net/ipv4/conf/lo/forwarding')
+  b2.mutate(cf => {
+    cf.linux.namespaces = cf.linux.namespaces.map((n: any) => (n.type === 'network' ? { type: 'network', path: ns } : n))
+    cf.linux.sysctl = { 'net.ipv4.conf.lo.forwarding': '1' }
+  })
+  const r = await c.inside(b2)
+  t.equal(r.create.code, 0, 'a namespace of its own, joined by path: create', { stderr: r.create.stderr })
+  t.match(r.out, /^1$/m, 'applied inside', { out: r.out, err: r.err })
+  const seen = spawnSync('nsenter', [`--net=${ns}`, 'cat', '/proc/sys/net/ipv4/conf/lo/forwarding'], { encoding: 'utf8' })
+  t.equal(seen.stdout.trim(), '1', 'in that namespace, seen from the host side')
+  t.equal(readText('/proc/sys/net/ipv4/conf/lo/forwarding'), hostFwd, 'host value unchanged')
+})

@@ -9,7 +9,9 @@ import { MS, parseMountOptions, ROOTFS_PROPAGATION } from './mounts';
 import { i32, PlanRecord, Rec, rec, str, u32, u64 } from './plan';
 import { seccompRecords, SeccompPlanOptions } from './seccomp';
 import { hookRecords } from './hooks';
-import { DeviceRule, deviceProgramRecords, linuxSecurityRecords, processSecurityRecords, seccompCacheDir } from './security';
+import {
+  checkSysctlNamespaces, DeviceRule, deviceProgramRecords, linuxSecurityRecords, processSecurityRecords, seccompCacheDir,
+} from './security';
 import { DEFAULT_DEVICE_RULES } from './cgroups/resources';
 import { parseDeviceRule } from './cgroups/spec';
 import { RLIMITS } from './kernel-names';
@@ -190,7 +192,9 @@ export function buildPlan(inp: PlanInput): PlanResult {
       }
     }
     const type = parsed.bind ? 'bind' : m.type ?? '';
-    add(mountRec(parsed.flags, parsed.propagation, parsed.bind ? 1 : 0, type, source, m.destination, parsed.data));
+    if (parsed.tmpcopyup && type !== 'tmpfs') throw new HullError(`${where}: tmpcopyup is only for tmpfs mounts`);
+    const hflags = (parsed.bind ? 1 : 0) | (parsed.tmpcopyup ? 2 : 0);
+    add(mountRec(parsed.flags, parsed.propagation, hflags, type, source, m.destination, parsed.data));
   });
 
   // Devices: the config's, then the defaults it does not name. In a new user ns mknod is not
@@ -220,6 +224,7 @@ export function buildPlan(inp: PlanInput): PlanResult {
 
   if (spec.hostname) add(rec(Rec.HOSTNAME, str(spec.hostname)));
   if (spec.domainname) add(rec(Rec.DOMAINNAME, str(spec.domainname)));
+  checkSysctlNamespaces(linux.sysctl, namespaces);
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) add(rec(Rec.SYSCTL, str(k), str(String(v))));
   if (inp.noNewKeyring) add(rec(Rec.NO_NEW_KEYRING));
 

@@ -114,6 +114,44 @@ export function linuxSecurityRecords(linux: Spec): PlanRecord[] {
   return out;
 }
 
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
+  'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+/** The namespace a sysctl key belongs to (ipc, network, uts), or undefined when it is not namespaced. */
+export function sysctlNamespace(key: string): 'ipc' | 'network' | 'uts' | undefined {
+  const k = key.replace(/\//g, '.');
+  if (k.startsWith('net.')) return 'network';
+  if (IPC_SYSCTLS.has(k) || k.startsWith('fs.mqueue.')) return 'ipc';
+  if (k === 'kernel.hostname' || k === 'kernel.domainname') return 'uts';
+  return undefined;
+}
+
+function sameNamespace(a: string, b: string): boolean {
+  try {
+    const x = fs.statSync(a), y = fs.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A sysctl is written inside the container's namespace of its kind; it must have one of its own.
+ * Validation already refuses keys that are not namespaced and ones whose namespace is not in the
+ * config; this refuses the namespace joined by path when that path is hull's own (the host's), where
+ * the write would change the host (runc refuses net.* in the host's network namespace the same way).
+ */
+export function checkSysctlNamespaces(sysctl: Record<string, unknown> | undefined, namespaces: Record<string, string>): void {
+  for (const key of Object.keys(sysctl ?? {})) {
+    const ns = sysctlNamespace(key);
+    if (!ns) throw new HullError(`config.json: sysctl "${key}" is not namespaced: setting it would change the host`);
+    if (!(ns in namespaces)) throw new HullError(`config.json: sysctl "${key}" needs a ${ns} namespace`);
+    const p = namespaces[ns];
+    const self = `/proc/self/ns/${ns === 'network' ? 'net' : ns}`;
+    if (p && sameNamespace(p, self)) throw new HullError(`config.json: sysctl "${key}" is not allowed in the host's ${ns} namespace (${p})`);
+  }
+}
+
 /**
  * Where the bootstrap caches compiled seccomp programs: outside every --root (engines expect nothing
  * but container dirs there), on the boot-lifetime /run, root's only; undefined (no cache) for others.

@@ -134,3 +134,17 @@ t.test('planner: the device program only on a v2-only host; a bound /dev gets no
   t.equal(devs(spec({ mounts: [{ destination: '/dev', type: 'bind', source: bundle, options: ['rbind'] }] })), 0, 'a bound /dev: none');
   t.equal(devs(spec({ mounts: [{ destination: 'dev', source: bundle, options: ['bind'] }] })), 0, 'a bound /dev by a relative destination: none');
 });
+
+t.test('sysctl namespaces', async (t) => {
+  const { checkSysctlNamespaces, sysctlNamespace } = await import('../lib/security');
+  t.equal(sysctlNamespace('net.ipv4.ip_forward'), 'network');
+  t.equal(sysctlNamespace('net/ipv4/conf/eth0.100/forwarding'), 'network', 'slashes');
+  t.equal(sysctlNamespace('kernel.shm_rmid_forced'), 'ipc');
+  t.equal(sysctlNamespace('fs.mqueue.msg_max'), 'ipc');
+  t.equal(sysctlNamespace('kernel.domainname'), 'uts');
+  t.equal(sysctlNamespace('kernel.pid_max'), undefined);
+  t.doesNotThrow(() => checkSysctlNamespaces({ 'net.ipv4.ip_forward': '1' }, { network: '' }), 'a new network ns');
+  t.throws(() => checkSysctlNamespaces({ 'net.ipv4.ip_forward': '1' }, { network: '/proc/self/ns/net' }), /host's network namespace/, 'the host\'s, by path');
+  t.throws(() => checkSysctlNamespaces({ 'kernel.sem': '1' }, { network: '' }), /needs a ipc namespace/);
+  t.throws(() => checkSysctlNamespaces({ 'vm.swappiness': '1' }, { network: '' }), /not namespaced/);
+});
