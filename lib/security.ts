@@ -145,7 +145,7 @@ export function checkSysctlNamespaces(sysctl: Record<string, unknown> | undefine
   for (const key of Object.keys(sysctl ?? {})) {
     const ns = sysctlNamespace(key);
     if (!ns) throw new HullError(`config.json: sysctl "${key}" is not namespaced: setting it would change the host`);
-    if (!(ns in namespaces)) throw new HullError(`config.json: sysctl "${key}" needs a ${ns} namespace`);
+    if (!(ns in namespaces)) throw new HullError(`config.json: sysctl "${key}" needs ${ns === 'ipc' ? 'an' : 'a'} ${ns} namespace`);
     const p = namespaces[ns];
     const self = `/proc/self/ns/${ns === 'network' ? 'net' : ns}`;
     if (p && sameNamespace(p, self)) throw new HullError(`config.json: sysctl "${key}" is not allowed in the host's ${ns} namespace (${p})`);

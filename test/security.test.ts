@@ -145,6 +145,6 @@ t.test('sysctl namespaces', async (t) => {
   t.equal(sysctlNamespace('kernel.pid_max'), undefined);
   t.doesNotThrow(() => checkSysctlNamespaces({ 'net.ipv4.ip_forward': '1' }, { network: '' }), 'a new network ns');
   t.throws(() => checkSysctlNamespaces({ 'net.ipv4.ip_forward': '1' }, { network: '/proc/self/ns/net' }), /host's network namespace/, 'the host\'s, by path');
-  t.throws(() => checkSysctlNamespaces({ 'kernel.sem': '1' }, { network: '' }), /needs a ipc namespace/);
+  t.throws(() => checkSysctlNamespaces({ 'kernel.sem': '1' }, { network: '' }), /needs an ipc namespace/);
   t.throws(() => checkSysctlNamespaces({ 'vm.swappiness': '1' }, { network: '' }), /not namespaced/);
 });
