@@ -184,3 +184,24 @@ ctest(t, 'mounts: bind of a single file', async (c, t) => {
   t.equal(r.out, 'one-file\n', 'file bind works')
   t.ok(fs.statSync(path.join(b.rootfs, 'etc/single')).isFile(), 'a file (not a dir) was made as the mount point')
 })
+
+// runc/crun extension that podman --read-only relies on (tmpfs on /run, /tmp, /var/tmp).
+ctest(t, 'mounts: tmpcopyup fills a tmpfs with what the destination held, owners and modes kept', async (c, t) => {
+  const b = c.bundle()
+  const seed = path.join(b.rootfs, 'srv', 'seed')
+  fs.mkdirSync(path.join(seed, 'sub'), { recursive: true })
+  fs.writeFileSync(path.join(seed, 'file'), 'copied\n', { mode: 0o604 })
+  fs.chownSync(path.join(seed, 'file'), 1234, 5678)
+  fs.writeFileSync(path.join(seed, 'sub', 'deep'), 'deep\n')
+  fs.symlinkSync('/etc/passwd', path.join(seed, 'link'))
+  b.mutate(cf => {
+    cf.root.readonly = true
+    cf.mounts.push({ destination: '/srv/seed', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'nosuid', 'mode=755'] })
+  })
+  b.sh('cat /srv/seed/file /srv/seed/sub/deep; stat -c "%a %u:%g" /srv/seed/file; readlink /srv/seed/link; ' +
+    'echo new > /srv/seed/new && echo writable; grep " /srv/seed " /proc/self/mountinfo | cut -d" " -f9')
+  const r = await c.inside(b)
+  t.equal(r.exit, 0, 'exit 0', { err: r.err })
+  t.match(r.out, /^copied\ndeep\n604 1234:5678\n\/etc\/passwd\nwritable\ntmpfs\n$/, 'content, mode, owner and symlink copied into a writable tmpfs')
+  t.notOk(fs.existsSync(path.join(seed, 'new')), 'the rootfs underneath is untouched')
+})

@@ -28,7 +28,7 @@ const PROPAGATION: Record<string, number> = {
 const UNSUPPORTED = new Set([
   'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime',
   'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow',
-  'rsymfollow', 'tmpcopyup', 'idmap', 'ridmap', 'copy-symlink', 'src-nofollow', 'dest-nofollow',
+  'rsymfollow', 'idmap', 'ridmap', 'copy-symlink', 'src-nofollow', 'dest-nofollow',
 ]);
 
 export interface ParsedMount {
@@ -36,21 +36,25 @@ export interface ParsedMount {
   propagation: number;
   data: string;
   bind: boolean;
+  /** copy what the destination held into the new tmpfs (runc/crun extension; podman --read-only) */
+  tmpcopyup: boolean;
 }
 
 export function parseMountOptions(type: string | undefined, options: string[] | undefined, where: string): ParsedMount {
   let flags = 0;
   let propagation = 0;
+  let tmpcopyup = false;
   const data: string[] = [];
   for (const opt of options ?? []) {
     if (opt in SET) flags |= SET[opt];
     else if (opt in CLEAR) flags &= ~CLEAR[opt];
     else if (opt in PROPAGATION) propagation = PROPAGATION[opt];
+    else if (opt === 'tmpcopyup') tmpcopyup = true;
     else if (UNSUPPORTED.has(opt)) throw new HullError(`${where}: mount option "${opt}" is not supported by hull yet`);
     else data.push(opt);
   }
   if (type === 'bind') flags |= MS.BIND;
-  return { flags, propagation, data: data.join(','), bind: (flags & MS.BIND) !== 0 };
+  return { flags, propagation, data: data.join(','), bind: (flags & MS.BIND) !== 0, tmpcopyup };
 }
 
 export const ROOTFS_PROPAGATION: Record<string, number> = {

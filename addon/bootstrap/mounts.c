@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -104,6 +106,60 @@ static unsigned long locked_flags(const char *source) {
   return f;
 }
 
+#define HF_BIND 1u       /* source is a host path to bind */
+#define HF_TMPCOPYUP 2u  /* tmpfs: copy what the destination held into it (podman --read-only) */
+
+/* Copies a directory tree from one dir fd to another, *at() calls only, never following a symlink:
+ * both sides are inside the container (the old one hidden under the new tmpfs, reached by an fd
+ * opened before the mount). Owners and modes are kept; sockets are skipped. */
+static int copy_tree(int from, int to, int depth) {
+  if (depth > 64) { errno = ELOOP; return -1; }
+  int dfd = dup(from);
+  if (dfd < 0) return -1;
+  DIR *d = fdopendir(dfd);
+  if (!d) { close(dfd); return -1; }
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    struct stat st;
+    if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) { rc = -1; break; }
+    mode_t perm = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = -1, dst = -1;
+      if (mkdirat(to, e->d_name, perm) < 0 ||
+          (sub = openat(from, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+          (dst = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+          copy_tree(sub, dst, depth + 1) < 0 || fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, perm) < 0)
+        rc = -1;
+      if (sub >= 0) close(sub);
+      if (dst >= 0) close(dst);
+    } else if (S_ISREG(st.st_mode)) {
+      int in = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int out = in < 0 ? -1 : openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+      char buf[65536];
+      ssize_t n = 0;
+      while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n) { n = -1; break; }
+      if (in < 0 || out < 0 || n < 0 || fchown(out, st.st_uid, st.st_gid) < 0 || fchmod(out, perm) < 0) rc = -1;
+      if (in >= 0) close(in);
+      if (out >= 0) close(out);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(from, e->d_name, target, sizeof target - 1);
+      if (n < 0) { rc = -1; break; }
+      target[n] = 0;
+      if (symlinkat(target, to, e->d_name) < 0 || fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) rc = -1;
+    } else if (!S_ISSOCK(st.st_mode)) {
+      if (mknodat(to, e->d_name, st.st_mode, st.st_rdev) < 0 || fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) rc = -1;
+    }
+  }
+  int err = errno;
+  closedir(d);
+  errno = err;
+  return rc;
+}
+
 static int mount_one(const struct plan *p, int rootfd, const struct mount_req *m) {
   char rel[PATH_MAX], fdp[64];
   const char *src = m->source[0] ? m->source : "none";
@@ -120,7 +176,7 @@ static int mount_one(const struct plan *p, int rootfd, const struct mount_req *m
       if (islink) return fail("mount %s to %s: /%s is a symlink", src, m->dest, rel);
     }
   }
-  int is_bind = (m->hflags & 1) || (m->flags & MS_BIND);
+  int is_bind = (m->hflags & HF_BIND) || (m->flags & MS_BIND);
   if (!strcmp(rel, "proc") && strcmp(m->type, "proc"))
     return fail("mount %s to %s: %s cannot be mounted because it is not of type proc", src, m->dest, m->dest);
   if (!strncmp(rel, "proc/", 5) && strcmp(m->type, "proc") && !proc_bind_allowed(rel))
@@ -147,13 +203,31 @@ static int mount_one(const struct plan *p, int rootfd, const struct mount_req *m
     target = ps_mkdir_all(rootfd, rel, 0755);
   }
   if (target < 0) return fail_errno(errno, "mount %s to %s: create mount point", src, m->dest);
+  /* tmpcopyup: a handle on what the destination holds now, before the tmpfs hides it. */
+  int hidden = -1;
+  if ((m->hflags & HF_TMPCOPYUP) && !is_bind && (hidden = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    int e0 = errno;
+    close(target);
+    return fail_errno(e0, "mount %s to %s: open for tmpcopyup", src, m->dest);
+  }
   fd_path(target, fdp, sizeof fdp);
   int r;
   if (is_bind) r = mount(m->source, fdp, NULL, MS_BIND | (flags & MS_REC), NULL);
   else r = mount(src, fdp, m->type, flags, m->data[0] ? m->data : NULL);
   int e = errno;
   close(target);
-  if (r < 0) return fail_errno(e, "mount %s to %s", src, m->dest);
+  if (r < 0) {
+    if (hidden >= 0) close(hidden);
+    return fail_errno(e, "mount %s to %s", src, m->dest);
+  }
+  if (hidden >= 0) {
+    int fresh = ps_open(rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
+    int rc = fresh < 0 ? -1 : copy_tree(hidden, fresh, 0);
+    e = errno;
+    close(hidden);
+    if (fresh >= 0) close(fresh);
+    if (rc < 0) return fail_errno(e, "mount %s to %s: tmpcopyup", src, m->dest);
+  }
 
   unsigned long extra = flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT);
   if ((is_bind && extra) || prop) {
