@@ -364,6 +364,10 @@ int seccomp_compile(const struct plan *p) {
     snprintf(file, sizeof file, "%s/%016llx.bpf", p->sc_cache_dir, (unsigned long long)fnv64(key.p, key.len));
     if (cache_read(file, &key) == 0) {
       report_debug("seccomp: %zu instructions from cache %s in %.2f ms", g_prog_len, file, now_ms() - t0);
+      /* --debug says the same with or without a cache: name what the compile skipped. */
+      for (size_t i = 0; p->debug && i < p->n_sc_rules; i++)
+        if (seccomp_syscall_resolve_name(p->sc_rules[i].syscall) == __NR_SCMP_ERROR)
+          report_debug("seccomp: syscall %s is unknown to libseccomp, skipped", p->sc_rules[i].syscall);
       free(key.p);
       return 0;
     }
