@@ -279,7 +279,12 @@ export function execRecords(g: GlobalOptions, st: StoredState, proc: Proc, o: {
     out.push(rec(Rec.NAMESPACE, u32(flag), str(p)));
   }
   for (const d of o.cgroupDirs) out.push(rec(Rec.CGROUP, str(d)));
-  out.push(...processRecords(proc, { seccomp: o.seccomp, consoleSocket: o.consoleSocket, warn: logWarn, where: 'exec' }));
+  const { seccompCacheDir } = require('./security') as typeof import('./security');
+  out.push(...processRecords(proc, {
+    seccomp: o.seccomp, consoleSocket: o.consoleSocket, warn: logWarn, where: 'exec',
+    // Same compiled filter as the container's (cache hit), and what a NOTIFY listener is told.
+    seccompState: { id: st.id, bundle: st.bundle, annotations: st.annotations }, seccompCacheDir: seccompCacheDir(),
+  }));
   if (o.noNewKeyring) out.push(rec(Rec.NO_NEW_KEYRING));
   if (o.preserveFds > 0) out.push(rec(Rec.PRESERVE_FDS, u32(o.preserveFds)));
   return out;
