@@ -264,3 +264,31 @@ ctest(t, 'process: state pid is the process; init has the configured cgroup befo
   t.equal(statusField(cr.pid, 'NoNewPrivs') !== undefined, true, 'init readable from the host')
   t.match(readText(`/proc/${cr.pid}/cgroup`), new RegExp(`:pids:${b.cgroupsPath}$`, 'm'), 'init joined the cgroup at create')
 })
+
+// runc sets HOME from the container's /etc/passwd when process.env has none (and "/" otherwise).
+ctest(t, 'process: HOME defaults to the user\'s home in the container /etc/passwd, an explicit HOME wins', async (c, t) => {
+  const b = c.bundle()
+  b.mutate(cf => {
+    cf.process.env = cf.process.env.filter((e: string) => !e.startsWith('HOME='))
+  })
+  b.sh('echo home=$HOME')
+  const r = await c.inside(b)
+  t.equal(r.exit, 0, 'exit 0', { err: r.err })
+  t.match(r.out, /^home=\/root$/m, 'uid 0 gets /root from the image\'s /etc/passwd')
+  const b2 = c.bundle()
+  b2.mutate(cf => {
+    cf.process.env = [...cf.process.env.filter((e: string) => !e.startsWith('HOME=')), 'HOME=/elsewhere']
+    cf.process.user = { uid: 4242, gid: 4242 }
+  })
+  b2.sh('echo home=$HOME')
+  const r2 = await c.inside(b2)
+  t.match(r2.out, /^home=\/elsewhere$/m, 'a given HOME is kept')
+  const b3 = c.bundle()
+  b3.mutate(cf => {
+    cf.process.env = cf.process.env.filter((e: string) => !e.startsWith('HOME='))
+    cf.process.user = { uid: 4242, gid: 4242 }
+  })
+  b3.sh('echo home=$HOME')
+  const r3 = await c.inside(b3)
+  t.match(r3.out, /^home=\/$/m, 'a uid without a passwd entry gets /')
+})

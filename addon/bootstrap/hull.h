@@ -169,6 +169,7 @@ int rlimits_apply(const struct plan *p);
 int oom_apply(const struct plan *p, int procfd);
 int cwd_apply(const struct plan *p);
 int exec_resolve(const struct plan *p, char *out, size_t outsz);
+const char *const *env_with_home(const struct plan *p);
 int fifo_open(const struct plan *p);
 int fifo_wait(int fifofd);
 int fds_prepare_exec(const struct plan *p);

@@ -208,7 +208,7 @@ static __attribute__((noreturn)) void c2_main(const struct plan *p) {
     fprintf(stderr, "hull: %s\n", fail_message());
     _exit(1);
   }
-  execve(exe, (char *const *)p->args, (char *const *)p->env);
+  execve(exe, (char *const *)p->args, (char *const *)env_with_home(p));
   int e = errno;
   fprintf(stderr, "hull: exec %s: %s\n", exe, errno_text(e));
   _exit(e == ENOENT ? 127 : 126);

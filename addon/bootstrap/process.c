@@ -3,6 +3,8 @@
 #include "hull.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <linux/openat2.h>
@@ -206,4 +208,38 @@ int fds_prepare_exec(const struct plan *p) {
     if (fl >= 0 && (fl & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, fl & ~FD_CLOEXEC);
   }
   return 0;
+}
+
+/* runc's rule: a process without HOME gets the home dir of its uid from the container's own
+ * /etc/passwd (read after pivot_root and the user switch), else "/". Opened non-blocking and
+ * checked regular, so an image cannot stall the init with a fifo there. */
+const char *const *env_with_home(const struct plan *p) {
+  if (env_get(p, "HOME")) return p->env;
+  static char home[PATH_MAX + 8];
+  const char *dir = "/";
+  char line[4096];
+  FILE *f = NULL;
+  int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) f = fdopen(fd, "r");
+  else if (fd >= 0) close(fd);
+  while (f && fgets(line, sizeof line, f)) {
+    char *fields[7] = {0}, *s = line;
+    int n = 0;
+    for (; n < 7 && s; n++) { fields[n] = s; s = strchr(s, ':'); if (s) *s++ = 0; }
+    if (n < 6 || !fields[2][0]) continue;
+    char *end;
+    unsigned long uid = strtoul(fields[2], &end, 10);
+    if (*end || uid != (unsigned long)getuid()) continue;
+    if (fields[5][0]) dir = fields[5];
+    snprintf(home, sizeof home, "HOME=%s", dir);
+    break;
+  }
+  if (!home[0]) snprintf(home, sizeof home, "HOME=%s", dir);
+  if (f) fclose(f);
+  const char **env = calloc(p->n_env + 2, sizeof *env);
+  if (!env) return p->env;
+  memcpy(env, p->env, p->n_env * sizeof *env);
+  env[p->n_env] = home;
+  return env;
 }
