@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HullError } from './errors';
+import { errnoText, HullError } from './errors';
 import { PlanRecord, Rec, rec, str, u32 } from './plan';
 import { OCI_VERSION } from './state';
 
@@ -152,7 +152,7 @@ export function runHook(kind: HookKind, index: number, h: Hook, state: string): 
     });
     const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ETIMEDOUT') throw new HullError(`${what}: timed out after ${h.timeout}s (killed)`);
-    if (r.error) throw new HullError(`${what}: exec: ${errnoText(code, r.error.message)}`);
+    if (r.error) throw new HullError(`${what}: exec: ${errnoText(r.error)}`);
     if (r.status === 0) return;
     const how = r.signal ? `killed by signal ${os.constants.signals[r.signal] ?? r.signal}` : `exit status ${r.status}`;
     const err = tail(stderr);
@@ -161,14 +161,6 @@ export function runHook(kind: HookKind, index: number, h: Hook, state: string): 
   } finally {
     for (const fd of fds) fs.closeSync(fd);
   }
-}
-
-function errnoText(code: string | undefined, fallback: string): string {
-  const texts: Record<string, string> = {
-    ENOENT: 'no such file or directory', EACCES: 'permission denied', ENOEXEC: 'exec format error',
-    ENOTDIR: 'not a directory', ELOOP: 'too many levels of symbolic links', ETXTBSY: 'text file busy',
-  };
-  return (code && texts[code]) || fallback;
 }
 
 /**

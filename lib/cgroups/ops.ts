@@ -1,7 +1,7 @@
 // Operations on a live container cgroup: writes, pids, freezer, kill, update, removal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { getSystemErrorMap } from 'node:util';
+import { errnoText } from '../errors';
 import { ownerIndex } from './layout';
 import { CgroupDirs, DEFAULT_PARENT } from './paths';
 import { Write, readOpt } from './plan';
@@ -25,26 +25,6 @@ function pollUntil(done: () => boolean, timeoutMs: number): boolean {
     pause(interval);
     interval = Math.min(interval * 2, 20);
   }
-}
-
-// glibc's strerror texts (what runc prints); libuv words some of them differently.
-const STRERROR: Record<string, string> = {
-  ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'operation not permitted',
-  EEXIST: 'file exists', ENOTDIR: 'not a directory', EISDIR: 'is a directory', EBUSY: 'device or resource busy',
-  EINVAL: 'invalid argument', ESRCH: 'no such process', ENOSPC: 'no space left on device', EROFS: 'read-only file system',
-  ENOTEMPTY: 'directory not empty', EOPNOTSUPP: 'operation not supported', ENOTSUP: 'operation not supported',
-  EAGAIN: 'resource temporarily unavailable', ENODEV: 'no such device', ERANGE: 'numerical result out of range',
-};
-
-/** errno text in lower case, Go style ("device or resource busy"). */
-export function errnoText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (typeof err.code === 'string' && STRERROR[err.code]) return STRERROR[err.code]!;
-  if (typeof err.errno === 'number') {
-    const m = getSystemErrorMap().get(err.errno);
-    if (m) return m[1].toLowerCase();
-  }
-  return String(err.message ?? e);
 }
 
 function code(e: unknown): string | undefined {
