@@ -5,45 +5,15 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { HullNative } from '../lib/native';
 import { encodePlan, rec, Rec, str, u32, u64, i32, PlanRecord } from '../lib/plan';
+import {
+  BOOTSTRAP, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, killInit, makeRootfs as makeBusyboxRootfs,
+  MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, native, rand, releaseFifo, runBootstrap,
+} from './lib/bootstrap';
 
-const RELEASE = path.join(__dirname, '..', 'build', 'Release');
-const BOOTSTRAP = path.join(RELEASE, 'hull-bootstrap');
-const native = require(path.join(RELEASE, 'hull_addon.node')) as HullNative;
-
-const CLONE_NEWNS = 0x00020000, CLONE_NEWUTS = 0x04000000, CLONE_NEWIPC = 0x08000000;
-const CLONE_NEWPID = 0x20000000, CLONE_NEWCGROUP = 0x02000000;
-const MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_RDONLY = 1, MS_BIND = 4096, MS_REC = 16384;
 const RLIMIT_NOFILE = 7;
 
-interface Report { lines: string[]; code: number | null; ok?: number; error?: string }
-
-/** Spawn the bootstrap the way the CLI does: stdio [0,1,2,plan,report], args `<plan_fd> <report_fd>`. */
-function runBootstrap(plan: Buffer, outFd: number | 'ignore' = 'ignore', preserved: number[] = []): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const n = preserved.length;
-    const child = spawn(BOOTSTRAP, [String(3 + n), String(4 + n)],
-      { stdio: ['ignore', outFd, outFd, ...preserved, 'pipe', 'pipe'], env: {} });
-    let text = '';
-    const planPipe = child.stdio[3 + n] as NodeJS.WritableStream;
-    const reportPipe = child.stdio[4 + n] as NodeJS.ReadableStream;
-    planPipe.on('error', () => undefined);
-    reportPipe.setEncoding('utf8');
-    reportPipe.on('data', (d: string) => { text += d; });
-    child.on('error', reject);
-    planPipe.end(plan);
-    child.on('close', (code) => {
-      const lines = text.split('\n').filter((l) => l !== '');
-      const r: Report = { lines, code };
-      for (const l of lines) {
-        if (l.startsWith('ok ')) r.ok = Number(l.slice(3));
-        if (l.startsWith('error ')) r.error = l.slice(6);
-      }
-      resolve(r);
-    });
-  });
-}
+const makeRootfs = () => makeBusyboxRootfs('hull-bootstrap-test-', 'root:x:0:0:root:/root:/bin/sh\n');
 
 function header(magic: number, version: number, total: number, count: number): Buffer {
   const h = Buffer.alloc(16);
@@ -60,24 +30,6 @@ function rawRecord(type: number, payload: Buffer): Buffer {
 function rawPlan(records: Buffer[]): Buffer {
   const body = Buffer.concat(records);
   return Buffer.concat([header(0x504c5548, 1, 16 + body.length, records.length), body]);
-}
-
-const rand = () => Math.random().toString(36).slice(2, 10);
-
-/** A busybox rootfs in a temp dir. */
-function makeRootfs(): { dir: string; rootfs: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-bootstrap-test-'));
-  const rootfs = path.join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
-  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-  // `busybox --install -s` would point the links at the host's realpath (/usr/bin/busybox): link by name.
-  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
-    if (applet && applet !== 'busybox') fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
-  }
-  fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  execFileSync('mkfifo', [path.join(dir, 'exec.fifo')]);
-  return { dir, rootfs };
 }
 
 function rmrf(dir: string): void {
@@ -112,21 +64,7 @@ function basePlan(rootfs: string, dir: string, script: string, extra: PlanRecord
   ];
 }
 
-function releaseFifo(fifo: string): void {
-  const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  fs.writeSync(fd, Buffer.from('0'));
-  fs.closeSync(fd);
-  fs.unlinkSync(fifo);
-}
-
 native.setChildSubreaper(); // containers' inits are re-parented to this test process
-
-/** Kill an init that a failed test left running (we are its subreaper). */
-async function killInit(pid: number | undefined): Promise<void> {
-  if (!pid) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
-  await native.waitpid(pid).catch(() => undefined);
-}
 
 t.test('plan validation', async (t) => {
   const valid = encodePlan([rec(Rec.ROOTFS, str('/nonexistent')), rec(Rec.ARG, str('true'))]);

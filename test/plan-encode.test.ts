@@ -3,7 +3,7 @@
 // other), decode back to the very fields it was made of, and fail with the same errors in the same order.
 import t from 'tap';
 import {
-  decodePlan, encodePlan, Field, PLAN_MAGIC, PLAN_MAX_BYTES, PLAN_MAX_RECORDS, PLAN_VERSION, PlanError, PlanRecord,
+  decodePlan, encodePlan, Field, PLAN_MAGIC, PLAN_MAX_BYTES, PLAN_MAX_RECORDS, PLAN_VERSION, PlanRecord,
   Rec, rec, str, u32, u64, i32,
 } from '../lib/plan';
 

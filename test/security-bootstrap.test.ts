@@ -5,58 +5,15 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { HullNative } from '../lib/native';
 import { encodePlan, rec, Rec, str, u32, u64, PlanRecord } from '../lib/plan';
 import { helper } from './fixtures/security/helpers';
+import {
+  CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, killInit, makeRootfs as makeBusyboxRootfs, MS_NODEV, MS_NOEXEC,
+  MS_NOSUID, native, rand, releaseFifo, type Report, runBootstrap,
+} from './lib/bootstrap';
 
-const RELEASE = path.join(__dirname, '..', 'build', 'Release');
-const BOOTSTRAP = path.join(RELEASE, 'hull-bootstrap');
-const native = require(path.join(RELEASE, 'hull_addon.node')) as HullNative;
-
-const CLONE_NEWNS = 0x00020000, CLONE_NEWPID = 0x20000000, CLONE_NEWIPC = 0x08000000, CLONE_NEWUTS = 0x04000000;
-const MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
-
-interface Report { lines: string[]; code: number | null; ok?: number; error?: string }
-
-function runBootstrap(plan: Buffer, outFd: number | 'ignore' = 'ignore'): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BOOTSTRAP, ['3', '4'], { stdio: ['ignore', outFd, outFd, 'pipe', 'pipe'], env: {} });
-    let text = '';
-    const planPipe = child.stdio[3] as NodeJS.WritableStream;
-    const reportPipe = child.stdio[4] as NodeJS.ReadableStream;
-    planPipe.on('error', () => undefined);
-    reportPipe.setEncoding('utf8');
-    reportPipe.on('data', (d: string) => { text += d; });
-    child.on('error', reject);
-    planPipe.end(plan);
-    child.on('close', (code) => {
-      const lines = text.split('\n').filter((l) => l !== '');
-      const r: Report = { lines, code };
-      for (const l of lines) {
-        if (l.startsWith('ok ')) r.ok = Number(l.slice(3));
-        if (l.startsWith('error ')) r.error = l.slice(6);
-      }
-      resolve(r);
-    });
-  });
-}
-
-const rand = () => Math.random().toString(36).slice(2, 10);
-
-function makeRootfs(): { dir: string; rootfs: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-security-test-'));
-  const rootfs = path.join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
-  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
-    if (applet && applet !== 'busybox') fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
-  }
-  execFileSync('mkfifo', [path.join(dir, 'exec.fifo')]);
-  return { dir, rootfs };
-}
+const makeRootfs = () => makeBusyboxRootfs('hull-security-test-');
 
 const dev = (major: number, minor: number, p: string) =>
   rec(Rec.DEVICE, u32(0x63), u32(major), u32(minor), u32(0o666), u32(0), u32(0), u32(0), str(p));
@@ -79,20 +36,7 @@ function basePlan(rootfs: string, dir: string, script: string, extra: PlanRecord
   ];
 }
 
-function releaseFifo(fifo: string): void {
-  const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  fs.writeSync(fd, Buffer.from('0'));
-  fs.closeSync(fd);
-  fs.unlinkSync(fifo);
-}
-
 native.setChildSubreaper();
-
-async function killInit(pid: number | undefined): Promise<void> {
-  if (!pid) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
-  await native.waitpid(pid).catch(() => undefined);
-}
 
 /** Run a plan to completion: create, start, wait; returns the report and what the container printed. */
 async function runToEnd(t: any, dir: string, plan: Buffer): Promise<{ r: Report; out: string; status: unknown }> {
