@@ -81,6 +81,18 @@ export function validatedSpec(bundle: string): any {
   return spec;
 }
 
+/**
+ * --systemd-cgroup: without a running systemd there is no manager to ask, so refuse clearly (as runc
+ * does). With one, hull still creates the unit's cgroup through cgroupfs at the path systemd would use
+ * (the D-Bus transient-unit driver is not implemented yet) and says so.
+ */
+function systemdCheck(): void {
+  if (!fs.existsSync('/run/systemd/system')) {
+    throw new HullError('systemd cgroup flag passed, but systemd support for managing cgroups is not available: systemd is not running (no /run/systemd/system)');
+  }
+  logWarn('--systemd-cgroup: the systemd D-Bus driver is not implemented; the slice:prefix:name cgroup is managed through cgroupfs');
+}
+
 /** Write a pid file as runc does: bare digits, no newline, atomically. */
 export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
@@ -100,6 +112,7 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
   if (!spec.process?.terminal && o.consoleSocket) {
     throw new HullError('cannot use console socket if hull will not detach or allocate tty');
   }
+  if (g.systemdCgroup) systemdCheck();
   const cg = cgroups();
   const layout = cg.detectLayout();
   const dirs = cg.containerDirs(layout, spec.linux?.cgroupsPath, id, {
