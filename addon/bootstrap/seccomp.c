@@ -384,10 +384,9 @@ int seccomp_prepare(const struct plan *p, void **out) {
   return 0;
 }
 
-/* Sends one fd with a kind byte over the P<->child seqpacket socket. */
-static int send_fd(int sock, char kind, int fd) {
-  char c = kind;
-  struct iovec iov = {&c, 1};
+/* One sendmsg of `len` bytes of `data` carrying `fd` (SCM_RIGHTS), retried on EINTR; sendmsg's result. */
+static ssize_t sendmsg_fd(int sock, const void *data, size_t len, int fd) {
+  struct iovec iov = {(void *)data, len};
   union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
   memset(&u, 0, sizeof u);
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
@@ -398,7 +397,12 @@ static int send_fd(int sock, char kind, int fd) {
   memcpy(CMSG_DATA(cm), &fd, sizeof fd);
   ssize_t n;
   do n = sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-  return n < 0 ? -1 : 0;
+  return n;
+}
+
+/* Sends one fd with a kind byte over the P<->child seqpacket socket. */
+static int send_fd(int sock, char kind, int fd) {
+  return sendmsg_fd(sock, &kind, 1, fd) < 0 ? -1 : 0;
 }
 
 int seccomp_load_ctx(const struct plan *p, void *prog, int sync_fd) {
@@ -455,17 +459,7 @@ int seccomp_send_listener(const struct plan *p, int notify_fd, pid_t pid) {
     free(b.p);
     return fail_errno(e, "seccomp: connect to listenerPath %s", path);
   }
-  struct iovec iov = {b.p, b.len};
-  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &notify_fd, sizeof notify_fd);
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  ssize_t n = sendmsg_fd(sock, b.p, b.len, notify_fd);
   size_t sent = n > 0 ? (size_t)n : 0;
   while (n >= 0 && sent < b.len) { /* the fd went with the first bytes; the rest of a long state follows */
     n = send(sock, b.p + sent, b.len - sent, MSG_NOSIGNAL);
