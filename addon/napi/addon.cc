@@ -117,13 +117,16 @@ int64_t NowMs() {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-Napi::Value PidfdWait(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int64_t fd, timeout;
-  if (!IntArg(info, 0, &fd) || !IntArg(info, 1, &timeout)) return ThrowType(env, "pidfdWait(pidfd: number, timeoutMs: number)");
-  int64_t deadline = timeout < 0 ? -1 : NowMs() + timeout;
+// A monotonic deadline timeoutMs from now; -1 (never) for a negative timeout.
+int64_t DeadlineMs(int64_t timeout) {
+  return timeout < 0 ? -1 : NowMs() + timeout;
+}
+
+// poll(fd, POLLIN) until the deadline (-1: none), retried on EINTR with the time left. poll's result
+// (-1 with errno, 0 on timeout, 1 when ready); *revents gets the fd's revents.
+int PollIn(int fd, int64_t deadline, short *revents) {
   for (;;) {
-    struct pollfd p = {(int)fd, POLLIN, 0};
+    struct pollfd p = {fd, POLLIN, 0};
     int left = -1;
     if (deadline >= 0) {
       int64_t rem = deadline - NowMs();
@@ -131,10 +134,20 @@ Napi::Value PidfdWait(const Napi::CallbackInfo &info) {
     }
     int r = poll(&p, 1, left);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Throw(env, "poll", errno);
-    if (p.revents & POLLNVAL) return Throw(env, "poll", EBADF);
-    return Napi::Boolean::New(env, r > 0);
+    *revents = p.revents;
+    return r;
   }
+}
+
+Napi::Value PidfdWait(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t fd, timeout;
+  if (!IntArg(info, 0, &fd) || !IntArg(info, 1, &timeout)) return ThrowType(env, "pidfdWait(pidfd: number, timeoutMs: number)");
+  short revents = 0;
+  int r = PollIn((int)fd, DeadlineMs(timeout), &revents);
+  if (r < 0) return Throw(env, "poll", errno);
+  if (revents & POLLNVAL) return Throw(env, "poll", EBADF);
+  return Napi::Boolean::New(env, r > 0);
 }
 
 Napi::Value SetChildSubreaper(const Napi::CallbackInfo &info) {
@@ -216,20 +229,12 @@ Napi::Value RecvFd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int64_t lfd, timeout;
   if (!IntArg(info, 0, &lfd) || !IntArg(info, 1, &timeout)) return ThrowType(env, "recvFd(listenFd: number, timeoutMs: number)");
-  int64_t deadline = timeout < 0 ? -1 : NowMs() + timeout;
-  auto wait_in = [&](int fd) -> int {
-    for (;;) {
-      struct pollfd p = {fd, POLLIN, 0};
-      int left = -1;
-      if (deadline >= 0) {
-        int64_t rem = deadline - NowMs();
-        left = rem < 0 ? 0 : (rem > 0x7fffffff ? 0x7fffffff : (int)rem);
-      }
-      int r = poll(&p, 1, left);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return errno;
-      return r == 0 ? ETIMEDOUT : 0;
-    }
+  int64_t deadline = DeadlineMs(timeout);
+  auto wait_in = [&](int fd) -> int {  // 0 when readable, else the errno (ETIMEDOUT at the deadline)
+    short revents;
+    int r = PollIn(fd, deadline, &revents);
+    if (r < 0) return errno;
+    return r == 0 ? ETIMEDOUT : 0;
   };
   int err = wait_in((int)lfd);
   if (err) return Throw(env, "accept", err);
