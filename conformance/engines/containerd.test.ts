@@ -5,7 +5,7 @@
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { cgroupFile, procAlive, readText, RFC3339_LOOSE, RUNTIME, RUNTIME_NAME, sleep, waitFor } from './lib/common'
+import { cgroupFile, engineTest, procAlive, readText, RFC3339_LOOSE, RUNTIME, RUNTIME_NAME, sleep, waitFor } from './lib/common'
 import { Containerd } from './lib/containerd'
 
 t.setTimeout(600000)
@@ -13,18 +13,8 @@ t.setTimeout(600000)
 let seq = 0
 const cid = (p: string) => `${p}-${process.pid}-${seq++}`
 
-function ctest(parent: any, cd: Containerd, name: string, fn: (t: any) => Promise<void>) {
-  parent.test(name, async (t: any) => {
-    try {
-      await fn(t)
-    } catch (e) {
-      t.fail(`threw: ${(e as Error).stack || e}`)
-    } finally {
-      await cd.removeAll()
-      await cd.assertNothingLeft(t, 'after the test')
-    }
-  })
-}
+/** A subtest whose containers are removed and checked (nothing left) pass or fail. */
+const ctest = (parent: any, cd: Containerd, name: string, fn: (t: any) => Promise<void>) => engineTest(parent, cd, name, fn)
 
 /** `ctr task ls` as {id: [pid, status]} */
 async function tasks(cd: Containerd): Promise<Record<string, [number, string]>> {

@@ -5,7 +5,7 @@
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { cgroupFile, procAlive, readText, RUNTIME, RUNTIME_NAME, waitFor } from './lib/common'
+import { cgroupFile, engineTest, procAlive, readText, RUNTIME, RUNTIME_NAME, waitFor } from './lib/common'
 import { Podman, removeHostTraces } from './lib/podman'
 
 t.setTimeout(600000)
@@ -24,18 +24,7 @@ function field(txt: string, name: string): string | undefined {
 }
 
 /** A subtest whose containers are removed and checked (nothing left) pass or fail. */
-function ptest(parent: any, pm: Podman, name: string, fn: (t: any) => Promise<void>, opts: any = {}) {
-  parent.test(name, opts, async (t: any) => {
-    try {
-      await fn(t)
-    } catch (e) {
-      t.fail(`threw: ${(e as Error).stack || e}`)
-    } finally {
-      await pm.removeAll()
-      await pm.assertNothingLeft(t, 'after the test')
-    }
-  })
-}
+const ptest = (parent: any, pm: Podman, name: string, fn: (t: any) => Promise<void>, opts: any = {}) => engineTest(parent, pm, name, fn, opts)
 
 const mainSkip = (() => {
   const r = Podman.setup({ json: true })

@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { allPids, cgroupMounts, cmdline, mountinfo, procAlive, rand, readText, RFC3339, safeKill, sleep } from '../../lib/harness'
 
-export { rand, sleep, readText, procAlive, cmdline }
+export { rand, sleep, readText, procAlive, cmdline, safeKill }
 /** RFC 3339 with optional fractional seconds (what Go's time.Time unmarshals) */
 export const RFC3339_LOOSE = RFC3339
 
@@ -230,4 +230,39 @@ export async function waitFor<T>(fn: () => T | Promise<T>, ms = 5000, every = 50
 
 export function uniq(prefix: string): string {
   return `${prefix}-${rand()}`
+}
+
+/** Shell-quote one word (for `script -c`). */
+export function sq(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** Each pid with the start of its command line, for the message of a failed "nothing left" check. */
+export function describeProcs(pids: number[]): string[] {
+  return pids.map(p => `${p} ${readText(`/proc/${p}/cmdline`).replace(/\0/g, ' ').slice(0, 200)}`)
+}
+
+/** Lazily unmount every mount at or below `dir`, deepest first (force-clean). */
+export function unmountUnder(dir: string): void {
+  for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m])
+}
+
+/** What an engine world gives engineTest: remove its containers, assert nothing of them is left. */
+export interface EngineWorld {
+  removeAll(): Promise<void>
+  assertNothingLeft(t: any, what: string): Promise<void>
+}
+
+/** A subtest whose containers are removed and checked (nothing left) pass or fail; a throw is a failure. */
+export function engineTest(parent: any, world: EngineWorld, name: string, fn: (t: any) => Promise<void>, opts: any = {}) {
+  parent.test(name, opts, async (t: any) => {
+    try {
+      await fn(t)
+    } catch (e) {
+      t.fail(`threw: ${(e as Error).stack || e}`)
+    } finally {
+      await world.removeAll()
+      await world.assertNothingLeft(t, 'after the test')
+    }
+  })
 }

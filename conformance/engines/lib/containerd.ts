@@ -14,6 +14,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {
   cgroupDirs,
+  describeProcs,
   makeBusyboxRootfs,
   mountsUnder,
   Out,
@@ -25,7 +26,10 @@ import {
   run,
   RunOpts,
   RUNTIME,
+  safeKill,
+  sq,
   tarDir,
+  unmountUnder,
   waitFor,
   which,
 } from './common'
@@ -215,8 +219,7 @@ export class Containerd {
 
   /** The full argv of a ctr call (for `script -c`). */
   ctrCmdline(args: string[]): string {
-    const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
-    return ['ctr', '-a', this.sock, '-n', this.ns, ...this.withFifoDir(args)].map(q).join(' ')
+    return ['ctr', '-a', this.sock, '-n', this.ns, ...this.withFifoDir(args)].map(sq).join(' ')
   }
 
   /** Flags for `ctr run` that put the runtime under test behind the runc v2 shim. */
@@ -278,11 +281,7 @@ export class Containerd {
     const l = (await waitFor(clean, ms, 100)) || this.leftovers()
     t.same(l.states, [], `${what}: no runtime state under --runc-root`)
     t.same(l.cgroups, [], `${what}: no container cgroup under /${this.ns}`)
-    t.same(
-      l.procs.map(p => `${p} ${readText(`/proc/${p}/cmdline`).replace(/\0/g, ' ').slice(0, 200)}`),
-      [],
-      `${what}: no container or shim process`,
-    )
+    t.same(describeProcs(l.procs), [], `${what}: no container or shim process`)
     t.same(l.mounts, [], `${what}: no rootfs mount`)
   }
 
@@ -322,20 +321,14 @@ export class Containerd {
   /** Force-clean (no assertions). */
   destroy(): void {
     const l = this.leftovers()
-    for (const p of l.procs) {
-      try {
-        process.kill(p, 'SIGKILL')
-      } catch {
-        /* gone */
-      }
-    }
+    for (const p of l.procs) safeKill(p, 'SIGKILL')
     if (this.daemon && this.daemon.exitCode === null && this.daemon.signalCode === null) this.daemon.kill('SIGKILL')
     for (const s of l.states) {
       spawnSync(RUNTIME, ['--root', this.stateRoot, 'delete', '--force', path.basename(s)], { stdio: 'ignore', cwd: '/' })
       fs.rmSync(s, { recursive: true, force: true })
     }
     removeCgroupTree(`/${this.ns}`)
-    for (const m of mountsUnder(this.dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m])
+    unmountUnder(this.dir)
     fs.rmSync(this.dir, { recursive: true, force: true })
     this.removeRunDirs()
   }

@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import {
   cgroupDirs,
   defaultStateRoot,
+  describeProcs,
   hostHardLimit,
   makeBusyboxRootfs,
   mountsUnder,
@@ -23,7 +24,10 @@ import {
   RunOpts,
   RUNTIME,
   RUNTIME_NAME,
+  safeKill,
+  sq,
   tarDir,
+  unmountUnder,
   waitFor,
 } from './common'
 
@@ -58,11 +62,6 @@ export function removeHostTraces(): void {
 export interface PodmanOpts {
   /** put the runtime's basename in runtime_supports_json (JSON error path); false = stderr path */
   json: boolean
-}
-
-/** Shell-quote one word for `script -c`. */
-export function sq(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 export class Podman {
@@ -235,11 +234,7 @@ export class Podman {
     if (!clean(l)) l = (await waitFor(() => (clean(this.leftovers()) ? this.leftovers() : null), ms, 100)) || this.leftovers()
     t.same(l.states, [], `${what}: no runtime state under ${this.stateRoot}`)
     t.same(l.cgroups, [], `${what}: no container cgroup under ${this.cgParent}`)
-    t.same(
-      l.procs.map(p => `${p} ${readText(`/proc/${p}/cmdline`).replace(/\0/g, ' ').slice(0, 200)}`),
-      [],
-      `${what}: no container, conmon or cleanup process`,
-    )
+    t.same(describeProcs(l.procs), [], `${what}: no container, conmon or cleanup process`)
     t.same(l.rootfsMounts, [], `${what}: no container rootfs mount`)
   }
 
@@ -262,19 +257,13 @@ export class Podman {
   /** Force-clean (no assertions): processes, runtime state, cgroups, mounts, the temp dir. */
   destroy(): void {
     const l = this.leftovers()
-    for (const p of l.procs) {
-      try {
-        process.kill(p, 'SIGKILL')
-      } catch {
-        /* gone */
-      }
-    }
+    for (const p of l.procs) safeKill(p, 'SIGKILL')
     for (const s of l.states) {
       spawnSync(RUNTIME, ['delete', '--force', path.basename(s)], { stdio: 'ignore', cwd: '/' })
       fs.rmSync(s, { recursive: true, force: true })
     }
     removeCgroupTree(this.cgParent)
-    for (const m of mountsUnder(this.dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m])
+    unmountUnder(this.dir)
     fs.rmSync(this.dir, { recursive: true, force: true })
   }
 }
