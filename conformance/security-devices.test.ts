@@ -6,24 +6,13 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { cgroupMounts, ctest, errText, mountinfo, runcTodo } from './lib/harness'
+import { cgroupMounts, ctest, dirTree, errText, mountinfo, mountsUnder, runcTodo } from './lib/harness'
 import { helper } from '../test/fixtures/security/helpers'
 
 t.setTimeout(180000)
 
-function listTree(dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name)
-      out.push(path.relative(dir, p))
-      if (e.isDirectory() && !e.isSymbolicLink()) walk(p)
-    }
-  }
-  walk(dir)
-  return out
-}
-const hostMountsUnder = (dir: string) => mountinfo().filter(m => m.mountPoint === dir || m.mountPoint.startsWith(dir + '/')).map(m => m.mountPoint)
+const listTree = dirTree
+const hostMountsUnder = mountsUnder
 
 ctest(t, 'devices: the default nodes and /dev links', async (c, t) => {
   const b = c.bundle()

@@ -104,6 +104,49 @@ export function cgroupMounts(): { mountPoint: string; fsType: string; controller
     }))
 }
 
+/** Mount points at or below `dir` in this (the host's) mount namespace. */
+export function mountsUnder(dir: string): string[] {
+  return mountinfo()
+    .filter(m => m.mountPoint === dir || m.mountPoint.startsWith(dir + '/'))
+    .map(m => m.mountPoint)
+}
+
+/** Every path below `dir`, relative to it (symlinks listed, never followed); throws when `dir` is missing. */
+export function dirTree(dir: string): string[] {
+  const out: string[] = []
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name)
+      out.push(path.relative(dir, p))
+      if (e.isDirectory()) walk(p) // a Dirent of a symlink is never a directory
+    }
+  }
+  walk(dir)
+  return out
+}
+
+/**
+ * Force-remove one cgroup dir: thaw it (v1 freezer), then SIGKILL what is in it and rmdir, `tries`
+ * times 50 ms apart; done when it is gone.
+ */
+export function removeCgroupDir(d: string, tries: number): void {
+  try {
+    if (fs.existsSync(path.join(d, 'freezer.state'))) fs.writeFileSync(path.join(d, 'freezer.state'), 'THAWED')
+  } catch {
+    /* */
+  }
+  for (let i = 0; i < tries; i++) {
+    try {
+      for (const p of readText(path.join(d, 'cgroup.procs')).split('\n').filter(Boolean)) safeKill(Number(p), 'SIGKILL')
+      fs.rmdirSync(d)
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') break
+      spawnSync('sleep', ['0.05'])
+    }
+  }
+}
+
 /** Path of cgroup `cg` in the v1 hierarchy carrying `controller` (e.g. memory), or null. */
 export function cgroupDir(controller: string, cg: string): string | null {
   const m = cgroupMounts().find(c => c.controllers.includes(controller))
@@ -551,9 +594,7 @@ export class Ctx {
         /* gone or not ours to see */
       }
     }
-    const mounts = mountinfo()
-      .filter(m => m.mountPoint.startsWith(this.dir + '/') || m.mountPoint === this.dir)
-      .map(m => m.mountPoint)
+    const mounts = mountsUnder(this.dir)
     return { state, cgroups, procs: [...procs], mounts }
   }
 
@@ -587,22 +628,7 @@ export class Ctx {
     for (const p of l.procs) safeKill(p, 'SIGKILL')
     for (const rp of this.reapers) if (!rp.done) for (const d of descendants(rp.pid)) safeKill(d, 'SIGKILL')
     for (const m of l.mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m])
-    for (const c of l.cgroups.sort((a, b) => b.length - a.length)) {
-      try {
-        if (c.includes('/freezer/')) fs.writeFileSync(path.join(c, 'freezer.state'), 'THAWED')
-      } catch {
-        /* */
-      }
-      for (let i = 0; i < 20; i++) {
-        try {
-          for (const p of readText(path.join(c, 'cgroup.procs')).split('\n').filter(Boolean)) safeKill(Number(p), 'SIGKILL')
-          fs.rmdirSync(c)
-          break
-        } catch {
-          spawnSync('sleep', ['0.05'])
-        }
-      }
-    }
+    for (const c of l.cgroups.sort((a, b) => b.length - a.length)) removeCgroupDir(c, 20)
     for (const ns of this.netns) spawnSync('ip', ['netns', 'del', ns])
     for (const f of this.cleanups) {
       try {

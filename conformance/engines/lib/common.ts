@@ -5,9 +5,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { allPids, cgroupMounts, cmdline, mountinfo, procAlive, rand, readText, RFC3339, safeKill, sleep } from '../../lib/harness'
+import { allPids, cgroupMounts, cmdline, mountsUnder, procAlive, rand, readText, removeCgroupDir, RFC3339, safeKill, sleep } from '../../lib/harness'
 
-export { rand, sleep, readText, procAlive, cmdline, safeKill }
+export { rand, sleep, readText, procAlive, cmdline, safeKill, mountsUnder }
 /** RFC 3339 with optional fractional seconds (what Go's time.Time unmarshals) */
 export const RFC3339_LOOSE = RFC3339
 
@@ -177,13 +177,6 @@ export function procsMatching(s: string): number[] {
   return allPids().filter(p => p !== process.pid && procAlive(p) && cmdline(p).includes(s))
 }
 
-/** Mount points at or below `dir` in the host's mount namespace. */
-export function mountsUnder(dir: string): string[] {
-  return mountinfo()
-    .filter(m => m.mountPoint === dir || m.mountPoint.startsWith(dir + '/'))
-    .map(m => m.mountPoint)
-}
-
 /** Remove a cgroup subtree in every hierarchy (thaw, kill what is left, rmdir deepest first). */
 export function removeCgroupTree(cg: string): void {
   for (const top of cgroupDirs(cg)) {
@@ -197,23 +190,7 @@ export function removeCgroupTree(cg: string): void {
     } catch {
       continue
     }
-    for (const d of dirs.sort((a, b) => b.length - a.length)) {
-      try {
-        if (fs.existsSync(path.join(d, 'freezer.state'))) fs.writeFileSync(path.join(d, 'freezer.state'), 'THAWED')
-      } catch {
-        /* */
-      }
-      for (let i = 0; i < 40; i++) {
-        try {
-          for (const p of readText(path.join(d, 'cgroup.procs')).split('\n').filter(Boolean)) safeKill(Number(p), 'SIGKILL')
-          fs.rmdirSync(d)
-          break
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') break
-          spawnSync('sleep', ['0.05'])
-        }
-      }
-    }
+    for (const d of dirs.sort((a, b) => b.length - a.length)) removeCgroupDir(d, 40)
   }
 }
 
