@@ -290,9 +290,14 @@ export async function main(rawArgv: string[]): Promise<number> {
     await y.parseAsync();
     return exitCode;
   } catch (e) {
-    const msg = e instanceof HullError ? e.message : (e as Error).message || String(e);
-    logError(msg);
-    if (!(e instanceof HullError) && process.env.HULL_TRACE) fs.writeSync(2, String((e as Error).stack) + '\n');
-    return 1;
+    return reportFailure(e);
   }
+}
+
+/** A failed command: its one-line message to stderr and --log (the stack too with HULL_TRACE); exit status 1. */
+export function reportFailure(e: unknown): number {
+  const msg = e instanceof HullError ? e.message : (e as Error).message || String(e);
+  logError(msg);
+  if (!(e instanceof HullError) && process.env.HULL_TRACE) fs.writeSync(2, String((e as Error).stack) + '\n');
+  return 1;
 }

@@ -4,11 +4,9 @@
 // to the yargs CLI (lib/cli.ts main), which dist/hull.js, the plain tsc entry, always uses.
 // The handlers below are the same calls lib/cli.ts makes for these commands; test/fastargs.test.ts
 // runs both entries on the same command lines and compares what they do.
-import * as fs from 'node:fs';
-import { createOptions, globals, main, print, table, versionText, wantsVersion } from './cli';
-import { HullError } from './errors';
+import { createOptions, globals, main, print, reportFailure, table, versionText, wantsVersion } from './cli';
 import { FastArgs, parseFast } from './fastargs';
-import { configureLog, logError } from './log';
+import { configureLog } from './log';
 
 const lifecycle = () => require('./lifecycle') as typeof import('./lifecycle');
 
@@ -59,10 +57,7 @@ async function runFast(f: FastArgs): Promise<number> {
         throw new Error(`fast path: no handler for ${f.command}`);
     }
   } catch (e) {
-    const msg = e instanceof HullError ? e.message : (e as Error).message || String(e);
-    logError(msg);
-    if (!(e instanceof HullError) && process.env.HULL_TRACE) fs.writeSync(2, String((e as Error).stack) + '\n');
-    return 1;
+    return reportFailure(e);
   }
 }
 
