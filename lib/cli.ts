@@ -91,14 +91,20 @@ export function wantsVersion(argv: string[]): boolean {
   return false;
 }
 
-/** `ps ID -o pid,comm`: what follows the id belongs to ps(1), not to hull's parser. */
-function splitPsArgs(argv: string[]): { argv: string[]; psArgs: string[] } {
+/** Index of the command word: the first argument that is neither a global flag nor its value (argv.length if none). */
+function commandIndex(argv: string[]): number {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (VALUE_GLOBALS.has(a)) i++;
     else if (!a.startsWith('-')) break;
   }
+  return i;
+}
+
+/** `ps ID -o pid,comm`: what follows the id belongs to ps(1), not to hull's parser. */
+function splitPsArgs(argv: string[]): { argv: string[]; psArgs: string[] } {
+  let i = commandIndex(argv);
   if (argv[i] !== 'ps') return { argv, psArgs: [] };
   for (i++; i < argv.length; i++) {
     const a = argv[i];
@@ -116,12 +122,7 @@ const EXEC_VALUE_FLAGS = new Set([
 
 /** `exec [flags] ID cmd args...`: as in runc, flags end at the id; the rest is the command (a leading `--` dropped). */
 function splitExecArgs(argv: string[]): { argv: string[]; execArgs: string[] } {
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i];
-    if (VALUE_GLOBALS.has(a)) i++;
-    else if (!a.startsWith('-')) break;
-  }
+  let i = commandIndex(argv);
   if (argv[i] !== 'exec') return { argv, execArgs: [] };
   for (i++; i < argv.length; i++) {
     const a = argv[i];
