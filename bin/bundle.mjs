@@ -33,7 +33,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 const vendor = {
   name: 'vendor',
   setup(b) {
-    b.onResolve({ filter: /^(yargs\/yargs|pino)$/ }, (a) => ({ path: `./vendor/${a.path === 'pino' ? 'pino' : 'yargs'}.js`, external: true }));
+    b.onResolve({ filter: /^(yargs\/yargs|pino|dbus-next)$/ }, (a) => ({ path: `./vendor/${a.path === 'yargs/yargs' ? 'yargs' : a.path}.js`, external: true }));
   },
 };
 
@@ -41,6 +41,9 @@ await build({ ...common, entryPoints: [out('entry-fast.js')], outfile: out('hull
 mkdirSync(out('vendor'), { recursive: true });
 await build({ ...common, stdin: { contents: "module.exports = require('yargs/yargs');", resolveDir: top }, outfile: out('vendor/yargs.js') });
 await build({ ...common, stdin: { contents: "module.exports = require('pino');", resolveDir: top }, outfile: out('vendor/pino.js') });
+// The systemd cgroup driver's D-Bus client, loaded only with --systemd-cgroup (usocket: its optional
+// abstract-socket helper, and x11, its session-bus finder: neither is installed nor used by hull).
+await build({ ...common, stdin: { contents: "module.exports = require('dbus-next');", resolveDir: top }, outfile: out('vendor/dbus-next.js'), external: ['usocket', 'x11'] });
 rmSync(out('locales'), { recursive: true, force: true });
 cpSync(join(top, 'node_modules', 'yargs', 'locales'), out('locales'), { recursive: true });
 

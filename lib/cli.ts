@@ -205,8 +205,8 @@ export async function main(rawArgv: string[]): Promise<number> {
       })
     .command('delete <id>', 'delete a container and everything it holds', (y2) =>
       y2.positional('id', { type: 'string' }).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill it first if it is running' }),
-      (a: any) => {
-        lifecycle().del(globals(a), String(a.id), !!a.force);
+      async (a: any) => {
+        await lifecycle().del(globals(a), String(a.id), !!a.force);
       })
     .command('list', 'list containers', (y2) =>
       y2.option('format', { alias: 'f', type: 'string', choices: ['table', 'json'], default: 'table' })

@@ -38,7 +38,7 @@ async function runFast(f: FastArgs): Promise<number> {
         return 0;
       }
       case 'delete':
-        lifecycle().del(globals(a), String(a.id), !!a.force);
+        await lifecycle().del(globals(a), String(a.id), !!a.force);
         return 0;
       case 'list': {
         const all = lifecycle().list(globals(a));

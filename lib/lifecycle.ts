@@ -83,14 +83,13 @@ export function validatedSpec(bundle: string): any {
 
 /**
  * --systemd-cgroup: without a running systemd there is no manager to ask, so refuse clearly (as runc
- * does). With one, hull still creates the unit's cgroup through cgroupfs at the path systemd would use
- * (the D-Bus transient-unit driver is not implemented yet) and says so.
+ * does); with one, connect to it on the system bus before anything is made (lib/cgroups/systemd.ts,
+ * loaded only here and in delete). The unit's cgroup is still made and joined through cgroupfs.
  */
-function systemdCheck(): void {
-  if (!fs.existsSync('/run/systemd/system')) {
-    throw new HullError('systemd cgroup flag passed, but systemd support for managing cgroups is not available: systemd is not running (no /run/systemd/system)');
-  }
-  logWarn('--systemd-cgroup: the systemd D-Bus driver is not implemented; the slice:prefix:name cgroup is managed through cgroupfs');
+async function systemdConnect(): Promise<import('./cgroups/systemd').Manager> {
+  const sd = require('./cgroups/systemd') as typeof import('./cgroups/systemd');
+  sd.requireSystemd();
+  return sd.Manager.connect();
 }
 
 /** Write a pid file as runc does: bare digits, no newline, atomically. */
@@ -112,7 +111,6 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
   if (!spec.process?.terminal && o.consoleSocket) {
     throw new HullError('cannot use console socket if hull will not detach or allocate tty');
   }
-  if (g.systemdCgroup) systemdCheck();
   const cg = cgroups();
   const layout = cg.detectLayout();
   const dirs = cg.containerDirs(layout, spec.linux?.cgroupsPath, id, {
@@ -121,8 +119,14 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
   });
   const writes = cg.resourceWrites(dirs, spec.linux?.resources ?? {}, { linuxDevices: spec.linux?.devices });
 
+  const sdm = g.systemdCgroup ? await systemdConnect() : undefined;
   const store = new Store(g.root);
-  store.createDir(id);
+  try {
+    store.createDir(id);
+  } catch (e) {
+    sdm?.close();
+    throw e;
+  }
   let st: StoredState | undefined;
   let lockFd = -1;
   try {
@@ -160,16 +164,25 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
     if (!ps) throw new HullError(`container init ${pid} exited during create`);
     st.hull.initStartTime = ps.startTime;
     st.hull.namespaces = namespacePaths(pid, plan.namespaces);
+    if (sdm) {
+      // The init waits on exec.fifo in its cgroupfs dirs; systemd adopts it into the unit there.
+      const { unitFor } = require('./cgroups/systemd') as typeof import('./cgroups/systemd');
+      const u = unitFor(spec.linux?.cgroupsPath, id);
+      st.hull.systemdUnit = u.unit;
+      store.save(st);
+      await sdm.start(u, pid, `hull container ${id}`);
+    }
     st.status = 'created';
     store.save(st);
     if (o.pidFile) writePidFile(o.pidFile, pid);
     return st;
   } catch (e) {
-    rollback(store, id, st, dirs);
+    await rollback(store, id, st, dirs, sdm);
     // runtime.md: a failed create is destroyed like any container, poststop hooks included.
     if (st) poststop(st);
     throw e;
   } finally {
+    sdm?.close();
     if (lockFd >= 0) store.unlock(lockFd);
   }
 }
@@ -182,10 +195,14 @@ function namespacePaths(pid: number, configured: Record<string, string>): Record
   return out;
 }
 
-function rollback(store: Store, id: string, st: StoredState | undefined, dirs: Cg.CgroupDirs): void {
+async function rollback(store: Store, id: string, st: StoredState | undefined, dirs: Cg.CgroupDirs, sdm?: import('./cgroups/systemd').Manager): Promise<void> {
   try {
     if (st && st.pid > 0) killAndWait(st.pid, 2000);
   } catch { /* already gone */ }
+  if (sdm && st?.hull.systemdUnit) {
+    const err = await sdm.stop(st.hull.systemdUnit, 2000);
+    if (err) logWarn(`rollback: systemd: ${err}`);
+  }
   try {
     cgroups().removeDirs(dirs, 2000);
   } catch (e) {
@@ -327,7 +344,7 @@ function killAndWait(pid: number, timeoutMs: number): boolean {
 
 /* ---------------------------------------------------------------- delete */
 
-export function del(g: GlobalOptions, id: string, force: boolean): void {
+export async function del(g: GlobalOptions, id: string, force: boolean): Promise<void> {
   const store = new Store(g.root);
   validateId(id);
   if (!store.exists(id)) {
@@ -354,7 +371,7 @@ export function del(g: GlobalOptions, id: string, force: boolean): void {
   if ((status === 'running' || status === 'paused') && !force) {
     throw new HullError(`cannot delete container ${id} that is not stopped: ${status}`);
   }
-  destroy(store, st, status);
+  await destroy(store, st, status);
   poststop(st);
 }
 
@@ -366,7 +383,7 @@ function poststop(st: StoredState): void {
   h.runHooks('poststop', hooks, h.hookState(st, 'stopped'), logWarn);
 }
 
-function destroy(store: Store, st: StoredState, status: Status): void {
+async function destroy(store: Store, st: StoredState, status: Status): Promise<void> {
   const cg = cgroups();
   if (status !== 'stopped') {
     if (status === 'paused') {
@@ -379,6 +396,11 @@ function destroy(store: Store, st: StoredState, status: Status): void {
   try {
     if (cg.readPids(st.hull.cgroup).length) cg.killAll(st.hull.cgroup, 9);
   } catch { /* cgroup already gone */ }
+  if (st.hull.systemdUnit) {
+    // runc's order: stop the unit, then remove every cgroupfs dir whatever that said.
+    const err = await (require('./cgroups/systemd') as typeof import('./cgroups/systemd')).stopUnit(st.hull.systemdUnit);
+    if (err) logWarn(`systemd: ${err}`);
+  }
   cg.removeDirs(st.hull.cgroup, 10000);
   store.remove(st.id);
 }

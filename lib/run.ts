@@ -45,7 +45,7 @@ export async function run(g: GlobalOptions, o: RunOptions): Promise<number> {
       try {
         master = receiver.receive();
       } catch (e) {
-        del(g, o.id, true);
+        await del(g, o.id, true);
         throw e;
       }
       logDebug(`terminal: ${master.name}`);
@@ -58,7 +58,7 @@ export async function run(g: GlobalOptions, o: RunOptions): Promise<number> {
     start(g, o.id);
   } catch (e) {
     relay?.stop();
-    del(g, o.id, true);
+    await del(g, o.id, true);
     throw e;
   }
   if (o.detach) return 0;
@@ -85,6 +85,6 @@ export async function run(g: GlobalOptions, o: RunOptions): Promise<number> {
     for (const [sig, h] of handlers) process.off(sig, h);
     relay?.stop();
   }
-  if (!o.keep) del(g, o.id, true);
+  if (!o.keep) await del(g, o.id, true);
   return code;
 }

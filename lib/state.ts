@@ -21,6 +21,8 @@ export interface Internal {
   namespaces: Record<string, string>;
   pidNamespace: 'new' | 'host' | 'joined';
   systemd: boolean;
+  /** --systemd-cgroup: the transient unit StartTransientUnit made (delete stops it) */
+  systemdUnit?: string;
   rootless: boolean;
   hooks?: unknown;
   config?: { process?: unknown; seccomp?: unknown; capabilities?: unknown; noNewKeyring?: boolean };
