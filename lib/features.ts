@@ -90,7 +90,9 @@ export function features(probe: SeccompProbe = seccompProbe()): any {
     linux: {
       namespaces: Object.keys(CLONE_FLAGS).sort(),
       capabilities: [...CAPS],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      // systemd: the D-Bus driver (lib/cgroups/systemd.ts) is usable where systemd runs, the same
+      // test --systemd-cgroup makes before it refuses; the user instance is not supported.
+      cgroup: { v1: true, v2: true, systemd: fs.existsSync('/run/systemd/system'), systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         actions,

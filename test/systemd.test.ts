@@ -317,6 +317,12 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
     t.same(calls.filter((c) => c.method === 'StopUnit').map((c) => c.args[0]), [unit], 'StopUnit of the slice');
   });
 
+  t.test('features: cgroup.systemd is true where systemd runs', async (t) => {
+    const r = await hull(path.join(tmp, 'root-features'), ['features'], env);
+    t.equal(r.code, 0, 'features', { stderr: r.stderr });
+    t.equal(JSON.parse(r.stdout).linux.cgroup.systemd, true, 'systemd: true');
+  });
+
   t.test('systemd running but the bus unreachable: a clear error naming the address', async (t) => {
     const r = rand();
     const root = path.join(tmp, `root-${r}`);
