@@ -59,7 +59,7 @@ async function startBus(): Promise<{ daemon: ChildProcess; address: string }> {
 /* ------------------------------------------------------------ the fake manager */
 
 interface Call { method: string; args: any[] }
-type Mode = 'done' | 'failed' | 'nosuchunit';
+type Mode = 'done' | 'failed' | 'nosuchunit' | 'nojob';
 
 const calls: Call[] = [];
 let mode: { start: Mode; stop: Mode } = { start: 'done', stop: 'done' };
@@ -70,8 +70,8 @@ class FakeManager extends dbus.interface.Interface {
   private job(unit: string, result: string): string {
     const id = ++jobSeq;
     const job = `/org/freedesktop/systemd1/job/${id}`;
-    // After the reply, as systemd does (hull must not miss a signal that beats the reply either way).
-    setTimeout(() => this.JobRemoved(id, job, unit, result), 20);
+    // After the reply, as systemd does; 'nojob': a job that never ends.
+    if (result !== 'nojob') setTimeout(() => this.JobRemoved(id, job, unit, result), 20);
     return job;
   }
   StartTransientUnit(name: string, m: string, props: any[], aux: any[]): string {
@@ -288,6 +288,29 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
     const pid = propMap(starts[0]?.args[2] ?? []).PIDs?.value?.[0];
     t.ok(pid > 0, 'with a pid');
     t.notOk(alive(pid), 'that init is gone');
+    t.notOk(fs.existsSync(path.join(root, id)), 'no state left');
+    for (const d of cgroupDirs(leaf)) t.notOk(fs.existsSync(d), `${d} removed`);
+  });
+
+  t.test('a start job that never ends: create fails after the timeout and leaves nothing', async (t) => {
+    const r = rand();
+    const slice = `hullsystemd${r}.slice`;
+    const unit = `hull-sd${r}.scope`;
+    const leaf = `/${slice}/${unit}`;
+    const root = path.join(tmp, `root-${r}`);
+    const dir = path.join(tmp, `b-${r}`);
+    const id = `hull-systemd-${r}`;
+    bundle(dir, `${slice}:hull:sd${r}`, ['sleep', '1000']);
+    mode = { start: 'nojob', stop: 'done' };
+    calls.length = 0;
+    t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+    const t0 = Date.now();
+    const cr = await hull(root, ['create', '--bundle', dir, id], env);
+    t.not(cr.code, 0, 'create fails');
+    t.ok(Date.now() - t0 >= 4000, 'after waiting a few seconds for the job');
+    t.match(cr.stderr, new RegExp(`${unit}.*did not finish`), 'the error names the unit and the timeout');
+    const pid = propMap(calls.find((c) => c.method === 'StartTransientUnit')?.args[2] ?? []).PIDs?.value?.[0];
+    t.ok(pid > 0 && !alive(pid), 'the init is gone');
     t.notOk(fs.existsSync(path.join(root, id)), 'no state left');
     for (const d of cgroupDirs(leaf)) t.notOk(fs.existsSync(d), `${d} removed`);
   });

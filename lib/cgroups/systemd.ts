@@ -96,9 +96,15 @@ export class Manager {
     else this.jobs.set(job, result);
   }
 
-  private call(destination: string, path: string, iface: string, member: string, signature: string, body: unknown[]): Promise<Msg> {
+  /** A method call with a deadline: a bus that dies mid-call must fail the command, not hang it. */
+  private call(destination: string, path: string, iface: string, member: string, signature: string, body: unknown[], timeoutMs = JOB_TIMEOUT_MS): Promise<Msg> {
     const msg = new this.dbus.Message({ destination, path, interface: iface, member, signature, body });
-    return this.bus.call(msg) as Promise<Msg>;
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${member}: no reply in ${timeoutMs} ms`)), timeoutMs);
+      (this.bus.call(msg) as Promise<Msg>).then(
+        (r) => { clearTimeout(timer); resolve(r); },
+        (e) => { clearTimeout(timer); reject(e); });
+    });
   }
 
   /** The result of a job ("done", "failed", "canceled", ...), or "timeout". */
