@@ -183,6 +183,22 @@ async function cleanup(root: string, env: NodeJS.ProcessEnv, id: string, leaf: s
 
 /* ------------------------------------------------------------ tests */
 
+/** One container's names and bundle for a subtest, with the fake's answers set and cleanup registered. */
+function scenario(t: any, env: NodeJS.ProcessEnv, start: Mode, stop: Mode, asSlice = false) {
+  const r = rand();
+  const slice = `hullsystemd${r}.slice`;
+  const unit = asSlice ? `hullsystemd${r}-c.slice` : `hull-sd${r}.scope`;
+  const leaf = `/${slice}/${unit}`;
+  const root = path.join(tmp, `root-${r}`);
+  const dir = path.join(tmp, `b-${r}`);
+  const id = `hull-systemd-${r}`;
+  bundle(dir, asSlice ? `${slice}::${unit}` : `${slice}:hull:sd${r}`, ['sleep', '1000']);
+  mode = { start, stop };
+  calls.length = 0;
+  t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+  return { r, slice, unit, leaf, root, dir, id };
+}
+
 t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
   const { daemon, address } = await startBus();
   const service = dbus.sessionBus({ busAddress: address });
@@ -192,18 +208,7 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
   const env = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address };
 
   t.test('create: StartTransientUnit with unit, slice, Delegate, init pid; delete: StopUnit', async (t) => {
-    const r = rand();
-    const slice = `hullsystemd${r}.slice`;
-    const name = `sd${r}`;
-    const unit = `hull-${name}.scope`;
-    const leaf = `/${slice}/${unit}`;
-    const root = path.join(tmp, `root-${r}`);
-    const dir = path.join(tmp, `b-${r}`);
-    const id = `hull-systemd-${r}`;
-    bundle(dir, `${slice}:hull:${name}`, ['sleep', '1000']);
-    mode = { start: 'done', stop: 'done' };
-    calls.length = 0;
-    t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+    const { r, slice, unit, leaf, root, dir, id } = scenario(t, env, 'done', 'done');
 
     const pidFile = path.join(tmp, `pid-${r}`);
     const cr = await hull(root, ['create', '--bundle', dir, '--pid-file', pidFile, id], env);
@@ -245,17 +250,7 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
   });
 
   t.test('a unit already gone at delete (NoSuchUnit) is fine', async (t) => {
-    const r = rand();
-    const slice = `hullsystemd${r}.slice`;
-    const name = `sd${r}`;
-    const leaf = `/${slice}/hull-${name}.scope`;
-    const root = path.join(tmp, `root-${r}`);
-    const dir = path.join(tmp, `b-${r}`);
-    const id = `hull-systemd-${r}`;
-    bundle(dir, `${slice}:hull:${name}`, ['sleep', '1000']);
-    mode = { start: 'done', stop: 'nosuchunit' };
-    calls.length = 0;
-    t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+    const { leaf, root, dir, id } = scenario(t, env, 'done', 'nosuchunit');
     const cr = await hull(root, ['create', '--bundle', dir, id], env);
     t.equal(cr.code, 0, 'create', { stderr: cr.stderr });
     const dr = await hull(root, ['delete', '--force', id], env);
@@ -267,18 +262,7 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
   });
 
   t.test('a "failed" start job fails create and leaves nothing', async (t) => {
-    const r = rand();
-    const slice = `hullsystemd${r}.slice`;
-    const name = `sd${r}`;
-    const unit = `hull-${name}.scope`;
-    const leaf = `/${slice}/${unit}`;
-    const root = path.join(tmp, `root-${r}`);
-    const dir = path.join(tmp, `b-${r}`);
-    const id = `hull-systemd-${r}`;
-    bundle(dir, `${slice}:hull:${name}`, ['sleep', '1000']);
-    mode = { start: 'failed', stop: 'done' };
-    calls.length = 0;
-    t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+    const { unit, leaf, root, dir, id } = scenario(t, env, 'failed', 'done');
     const cr = await hull(root, ['create', '--bundle', dir, id], env);
     t.not(cr.code, 0, 'create fails');
     t.match(cr.stderr, unit, 'the error names the unit');
@@ -293,17 +277,7 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
   });
 
   t.test('a start job that never ends: create fails after the timeout and leaves nothing', async (t) => {
-    const r = rand();
-    const slice = `hullsystemd${r}.slice`;
-    const unit = `hull-sd${r}.scope`;
-    const leaf = `/${slice}/${unit}`;
-    const root = path.join(tmp, `root-${r}`);
-    const dir = path.join(tmp, `b-${r}`);
-    const id = `hull-systemd-${r}`;
-    bundle(dir, `${slice}:hull:sd${r}`, ['sleep', '1000']);
-    mode = { start: 'nojob', stop: 'done' };
-    calls.length = 0;
-    t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+    const { unit, leaf, root, dir, id } = scenario(t, env, 'nojob', 'done');
     const t0 = Date.now();
     const cr = await hull(root, ['create', '--bundle', dir, id], env);
     t.not(cr.code, 0, 'create fails');
@@ -316,17 +290,7 @@ t.test('systemd cgroup driver against a fake systemd1 Manager', async (t) => {
   });
 
   t.test('a slice name: the unit is that slice, no PIDs, no Delegate', async (t) => {
-    const r = rand();
-    const slice = `hullsystemd${r}.slice`;
-    const unit = `hullsystemd${r}-c.slice`;
-    const leaf = `/${slice}/${unit}`;
-    const root = path.join(tmp, `root-${r}`);
-    const dir = path.join(tmp, `b-${r}`);
-    const id = `hull-systemd-${r}`;
-    bundle(dir, `${slice}::${unit}`, ['sleep', '1000']);
-    mode = { start: 'done', stop: 'done' };
-    calls.length = 0;
-    t.teardown(() => cleanup(root, env, id, leaf, `/${slice}`));
+    const { slice, unit, root, dir, id } = scenario(t, env, 'done', 'done', true);
     const cr = await hull(root, ['create', '--bundle', dir, id], env);
     t.equal(cr.code, 0, 'create', { stderr: cr.stderr });
     const starts = calls.filter((c) => c.method === 'StartTransientUnit');
