@@ -174,3 +174,16 @@ ctest(t, 'cgroups: --systemd-cgroup on a host without systemd is a clear error',
   t.match(cr.stderr, /systemd/, 'and says systemd is the reason')
   await c.assertNothingLeft(t, 'after the refused create')
 })
+
+ctest(t, 'cgroups: a failed create also removes the parent cgroups it made', runcTodo('runc 1.1.5 leaves the parents of a nested cgroupsPath behind'), async (c, t) => {
+  const b = c.bundle(['true'])
+  b.mutate(cf => {
+    cf.linux.cgroupsPath = `${b.cgroupsPath}/inner/leaf`
+    cf.linux.resources = { cpu: { cpus: '999' } }
+  })
+  const cr = await c.create(b, c.id())
+  t.not(cr.code, 0, 'create fails')
+  for (const ctrl of ['memory', 'pids', 'cpuset', 'freezer'])
+    t.notOk(fs.existsSync(cgroupDir(ctrl, b.cgroupsPath)!), `no ${ctrl} dir left at ${b.cgroupsPath} (nor inner/)`)
+  t.notOk(fs.existsSync(path.join('/sys/fs/cgroup/unified', b.cgroupsPath)), 'nor in the cgroup2 hierarchy')
+})

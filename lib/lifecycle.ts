@@ -129,6 +129,7 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
   }
   let st: StoredState | undefined;
   let lockFd = -1;
+  let madeParents: string[] = [];
   try {
     lockFd = store.lock(id);
     const fifo = store.fifo(id);
@@ -156,7 +157,7 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
     // Saved before the bootstrap runs, so `delete --force` can clean a create that died mid-way.
     store.save(st);
     // v1 cpuset parents must hold cpus/mems before a child can; a plain mkdir leaves them empty.
-    cg.prepareParents(dirs);
+    madeParents = cg.prepareParents(dirs);
     const { runBootstrap } = require('./bootstrap') as typeof import('./bootstrap');
     const { pid } = await runBootstrap(encoded, o.preserveFds);
     st.pid = pid;
@@ -177,7 +178,7 @@ export async function create(g: GlobalOptions, o: CreateOptions): Promise<Stored
     if (o.pidFile) writePidFile(o.pidFile, pid);
     return st;
   } catch (e) {
-    await rollback(store, id, st, dirs, sdm);
+    await rollback(store, id, st, dirs, madeParents, sdm);
     // runtime.md: a failed create is destroyed like any container, poststop hooks included.
     if (st) poststop(st);
     throw e;
@@ -195,7 +196,7 @@ function namespacePaths(pid: number, configured: Record<string, string>): Record
   return out;
 }
 
-async function rollback(store: Store, id: string, st: StoredState | undefined, dirs: Cg.CgroupDirs, sdm?: import('./cgroups/systemd').Manager): Promise<void> {
+async function rollback(store: Store, id: string, st: StoredState | undefined, dirs: Cg.CgroupDirs, madeParents: string[], sdm?: import('./cgroups/systemd').Manager): Promise<void> {
   try {
     if (st && st.pid > 0) killAndWait(st.pid, 2000);
   } catch { /* already gone */ }
@@ -207,6 +208,11 @@ async function rollback(store: Store, id: string, st: StoredState | undefined, d
     cgroups().removeDirs(dirs, 2000);
   } catch (e) {
     logWarn(`rollback: ${(e as Error).message}`);
+  }
+  // Ancestors this create made (e.g. the parents of /a/b/c) go too, deepest first; one that
+  // another container now uses is not empty and stays.
+  for (const d of [...madeParents].reverse()) {
+    try { fs.rmdirSync(d); } catch { /* not empty, busy or gone */ }
   }
   store.remove(id);
 }
