@@ -130,6 +130,12 @@ export function dirTree(dir: string): string[] {
  * times 50 ms apart; done when it is gone.
  */
 export function removeCgroupDir(d: string, tries: number): void {
+  // Children first: a runtime may have left a nested cgroupsPath below the one the test named.
+  try {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) removeCgroupDir(path.join(d, e.name), tries)
+  } catch {
+    /* gone or unreadable */
+  }
   try {
     if (fs.existsSync(path.join(d, 'freezer.state'))) fs.writeFileSync(path.join(d, 'freezer.state'), 'THAWED')
   } catch {
